@@ -1,0 +1,1 @@
+"""Recording logic for SIP media application handlers."""
