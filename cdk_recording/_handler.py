@@ -1,0 +1,404 @@
+"""The recording handler: the Lambda function the SMA invokes, its layer, logs and metrics."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk_recording._assets import lambda_asset_path
+from cdk_recording._defaults import (
+    HANDLER_ARCHITECTURE,
+    HANDLER_MEMORY_MB,
+    HANDLER_RUNTIME,
+    HANDLER_TIMEOUT,
+    LOG_RETENTION,
+    METRICS_NAMESPACE,
+)
+from cdk_recording._storage import RecordingStorage, validate_prefix
+from cdk_recording._validation import Problems, check_e164, is_token
+
+__all__ = [
+    "CONFIG_ENVIRONMENT_VARIABLE",
+    "BridgeDestination",
+    "ConsentAnnouncement",
+    "DtmfControl",
+    "RecordingHandler",
+    "RecordingLayer",
+    "RecordingLeg",
+    "RecordingTrack",
+]
+
+#: The environment variable that carries the handler's JSON configuration.
+CONFIG_ENVIRONMENT_VARIABLE = "SMA_RECORDING_CONFIG"
+
+
+class RecordingTrack(Enum):
+    """Which audio of the recorded leg goes into the file (StartCallRecording ``Track``)."""
+
+    #: Both directions, as stereo: what the party said on the left, what they heard on the right.
+    BOTH = "BOTH"
+    #: What the party said (mono).
+    INCOMING = "INCOMING"
+    #: What the party heard (mono).
+    OUTGOING = "OUTGOING"
+
+
+class RecordingLeg(Enum):
+    """Which call leg is recorded."""
+
+    #: The caller's leg (inbound) or the called party's (outbound).
+    LEG_A = "LEG-A"
+    #: The leg CallAndBridge creates; falls back to LEG-A when there is no LEG-B.
+    LEG_B = "LEG-B"
+
+
+@dataclass(frozen=True)
+class ConsentAnnouncement:
+    """What callers hear before recording starts. Use :meth:`speak` or :meth:`audio`.
+
+    Telling every party that the call is recorded, and obtaining consent where the law requires it, is
+    the operator's responsibility; this announcement is the means, not the legal review.
+    """
+
+    text: str | None = None
+    audio_key: str | None = None
+    voice_id: str | None = None
+    engine: str | None = None
+    language_code: str | None = None
+
+    @staticmethod
+    def speak(
+        text: str,
+        *,
+        voice_id: str | None = None,
+        engine: str | None = None,
+        language_code: str | None = None,
+    ) -> ConsentAnnouncement:
+        """Say ``text`` with Amazon Polly (Speak; billed separately). Default voice: Joanna, standard."""
+        return ConsentAnnouncement(
+            text=text, voice_id=voice_id, engine=engine, language_code=language_code
+        )
+
+    @staticmethod
+    def audio(key: str) -> ConsentAnnouncement:
+        """Play a WAV (8 kHz mono PCM, at most 50 MB) stored at ``key`` under the prompts prefix."""
+        return ConsentAnnouncement(audio_key=key)
+
+
+@dataclass(frozen=True)
+class BridgeDestination:
+    """Where inbound calls are connected (CallAndBridge). Use :meth:`pstn` or :meth:`voice_connector`."""
+
+    endpoint_type: str
+    uri: str
+    arn: str | None = None
+    caller_id: str | None = None
+    timeout_seconds: int = 30
+
+    @staticmethod
+    def pstn(
+        number: str, *, caller_id: str | None = None, timeout_seconds: int = 30
+    ) -> BridgeDestination:
+        """A phone number (E.164). Default caller id: the caller's own number."""
+        return BridgeDestination("PSTN", number, None, caller_id, timeout_seconds)
+
+    @staticmethod
+    def voice_connector(
+        uri: str, voice_connector_arn: str, *, caller_id: str | None = None, timeout_seconds: int = 30
+    ) -> BridgeDestination:
+        """A SIP URI reached through an Amazon Chime SDK Voice Connector."""
+        return BridgeDestination("AWS", uri, voice_connector_arn, caller_id, timeout_seconds)
+
+
+@dataclass(frozen=True)
+class DtmfControl:
+    """Keys callers or agents press to pause and resume recording (e.g. while a card number is read).
+
+    The key tones themselves are audible in the recording.
+    """
+
+    pause: str = "*1"
+    resume: str = "*2"
+
+
+_DTMF = re.compile(r"^[0-9*#]{1,8}$")
+
+
+class RecordingLayer(Construct):
+    """A Lambda layer with the ``sma_recording`` package: the recording logic as a library.
+
+    Add it to an existing SMA function and wrap the function's handler with
+    ``sma_recording.with_recording`` to add recording to it.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.layer_version = lambda_.LayerVersion(
+            self,
+            "Resource",
+            code=lambda_.Code.from_asset(lambda_asset_path("layers/recording")),
+            compatible_runtimes=[
+                lambda_.Runtime.PYTHON_3_11,
+                lambda_.Runtime.PYTHON_3_12,
+                lambda_.Runtime.PYTHON_3_13,
+                lambda_.Runtime.PYTHON_3_14,
+            ],
+            compatible_architectures=[lambda_.Architecture.ARM_64, lambda_.Architecture.X86_64],
+            description="cdk-recording: call recording logic for SIP media application handlers",
+        )
+
+
+def handler_config(
+    *,
+    storage: RecordingStorage,
+    application: str,
+    track: RecordingTrack,
+    leg: RecordingLeg,
+    auto_start: bool,
+    consent: ConsentAnnouncement | None,
+    announce_to_callee: bool,
+    bridge: BridgeDestination | None,
+    dtmf: DtmfControl | None,
+    metrics_namespace: str,
+) -> dict[str, Any]:
+    """The JSON configuration the handler reads from ``SMA_RECORDING_CONFIG``."""
+    consent_json: dict[str, Any] | None = None
+    if consent is not None and consent.text is not None:
+        consent_json = {
+            "speak": {
+                "text": consent.text,
+                "voiceId": consent.voice_id,
+                "engine": consent.engine,
+                "languageCode": consent.language_code,
+            }
+        }
+    elif consent is not None and consent.audio_key is not None:
+        consent_json = {
+            "audio": {
+                "bucket": storage.bucket.bucket_name,
+                "key": f"{storage.prompts_prefix}/{consent.audio_key}",
+            }
+        }
+    return {
+        "version": 1,
+        "application": application,
+        "metricsNamespace": metrics_namespace,
+        "destination": {"bucket": storage.bucket.bucket_name, "prefix": storage.recording_prefix},
+        "track": track.value,
+        "leg": leg.value,
+        "autoStart": auto_start,
+        "consent": consent_json,
+        "announceToCallee": announce_to_callee,
+        "bridge": None
+        if bridge is None
+        else {
+            "endpointType": bridge.endpoint_type,
+            "uri": bridge.uri,
+            "arn": bridge.arn,
+            "callerId": bridge.caller_id,
+            "timeoutSeconds": bridge.timeout_seconds,
+        },
+        "dtmf": None if dtmf is None else {"pause": dtmf.pause, "resume": dtmf.resume},
+    }
+
+
+def validate_flow_options(
+    problems: Problems,
+    *,
+    consent: ConsentAnnouncement | None,
+    announce_to_callee: bool,
+    bridge: BridgeDestination | None,
+    dtmf: DtmfControl | None,
+    metrics_namespace: str,
+) -> None:
+    """Check the call-flow options; every problem names the option, the value and what is allowed."""
+    if consent is not None:
+        if (consent.text is None) == (consent.audio_key is None):
+            problems.add(
+                "consent",
+                consent,
+                "use ConsentAnnouncement.speak(text) or ConsentAnnouncement.audio(key)",
+            )
+        if consent.text is not None and not is_token(consent.text):
+            if not consent.text.strip() or len(consent.text) > 1000:
+                problems.add("consent.text", consent.text, "must be 1-1,000 characters (Speak)")
+        if consent.engine is not None and consent.engine not in ("standard", "neural"):
+            problems.add("consent.engine", consent.engine, "must be 'standard' or 'neural'")
+        if consent.audio_key is not None:
+            validate_prefix(problems, "consent.audio_key", consent.audio_key)
+            if not is_token(consent.audio_key) and not consent.audio_key.lower().endswith(".wav"):
+                problems.add("consent.audio_key", consent.audio_key, "must name a .wav file")
+    if announce_to_callee and (consent is None or bridge is None):
+        problems.add(
+            "announce_to_callee",
+            True,
+            "needs both consent (what to announce) and bridge (a callee to announce it to)",
+        )
+    if bridge is not None:
+        if bridge.endpoint_type == "PSTN":
+            check_e164(problems, "bridge.uri", bridge.uri)
+        elif bridge.endpoint_type == "AWS":
+            if not bridge.arn:
+                problems.add("bridge.arn", bridge.arn, "a Voice Connector ARN is required")
+        else:
+            problems.add("bridge.endpoint_type", bridge.endpoint_type, "must be 'PSTN' or 'AWS'")
+        if bridge.caller_id is not None:
+            check_e164(problems, "bridge.caller_id", bridge.caller_id)
+        if not 1 <= bridge.timeout_seconds <= 120:
+            problems.add(
+                "bridge.timeout_seconds", bridge.timeout_seconds, "must be 1-120 (CallAndBridge)"
+            )
+    if dtmf is not None:
+        for option, digits in (("dtmf.pause", dtmf.pause), ("dtmf.resume", dtmf.resume)):
+            if not _DTMF.match(digits):
+                problems.add(option, digits, "must be 1-8 of the keys 0-9 * #")
+        if dtmf.pause == dtmf.resume:
+            problems.add("dtmf.resume", dtmf.resume, "must differ from dtmf.pause")
+        elif dtmf.pause.startswith(dtmf.resume) or dtmf.resume.startswith(dtmf.pause):
+            problems.add(
+                "dtmf.resume", dtmf.resume, f"must not be a prefix of (or start with) {dtmf.pause!r}"
+            )
+    if not re.match(r"^[A-Za-z0-9_./#:-]{1,255}$", metrics_namespace):
+        problems.add(
+            "metrics_namespace",
+            metrics_namespace,
+            "must be 1-255 characters of letters, digits and _ . / # : -",
+        )
+
+
+class RecordingHandler(Construct):
+    """The SMA's Lambda function, configured to record calls into ``storage``.
+
+    arm64, the newest Python runtime, a 4-second timeout (the SMA retries after 5 s), JSON logs into a
+    log group with one-year retention, metrics as CloudWatch Embedded Metric Format (no API calls). Its
+    role has no S3 permission: the Chime service writes recordings, not the function.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: RecordingStorage,
+        layer: RecordingLayer | None = None,
+        track: RecordingTrack = RecordingTrack.BOTH,
+        leg: RecordingLeg = RecordingLeg.LEG_A,
+        auto_start: bool = True,
+        consent: ConsentAnnouncement | None = None,
+        announce_to_callee: bool = False,
+        bridge: BridgeDestination | None = None,
+        dtmf: DtmfControl | None = None,
+        metrics_namespace: str = METRICS_NAMESPACE,
+        log_retention: logs.RetentionDays = LOG_RETENTION,
+        memory_size: int = HANDLER_MEMORY_MB,
+        reserved_concurrent_executions: int | None = None,
+    ) -> None:
+        """
+        :param storage: where recordings go (bucket and prefix of StartCallRecording's destination).
+        :param layer: the layer with the recording logic. Default: a new one.
+        :param track: which audio to record. Default: ``BOTH`` (stereo).
+        :param leg: which leg to record. Default: ``LEG_A``.
+        :param auto_start: start recording when the call connects; false records only on demand
+            (``UpdateSipMediaApplicationCall``) or by DTMF. Default: true.
+        :param consent: an announcement played to the caller before the call proceeds. Default: none.
+        :param announce_to_callee: also play ``consent`` to the bridged party. Default: false.
+        :param bridge: where to connect inbound calls. Default: none, the caller alone is recorded.
+        :param dtmf: keys that pause and resume recording. Default: none.
+        :param metrics_namespace: CloudWatch namespace of the metrics. Default: ``CdkRecording``.
+        :param log_retention: retention of the function's log group. Default: one year.
+        :param memory_size: MB of memory. Default: 256.
+        :param reserved_concurrent_executions: cap on concurrent invocations. Default: none; a cap
+            below the number of concurrent calls drops calls.
+        """
+        super().__init__(scope, construct_id)
+        problems = Problems()
+        validate_flow_options(
+            problems,
+            consent=consent,
+            announce_to_callee=announce_to_callee,
+            bridge=bridge,
+            dtmf=dtmf,
+            metrics_namespace=metrics_namespace,
+        )
+        if not 128 <= memory_size <= 10240:
+            problems.add("memory_size", memory_size, "must be 128-10,240 MB")
+        problems.raise_if_any(self.node.path)
+
+        self.layer = layer if layer is not None else RecordingLayer(self, "Layer")
+        self.storage = storage
+        self.metrics_namespace = metrics_namespace
+        self.application_name: str = f"{cdk.Stack.of(self).stack_name}/{self.node.path}"
+        """The value of the metrics' ``Application`` dimension."""
+        self.config: dict[str, Any] = handler_config(
+            storage=storage,
+            application=self.application_name,
+            track=track,
+            leg=leg,
+            auto_start=auto_start,
+            consent=consent,
+            announce_to_callee=announce_to_callee,
+            bridge=bridge,
+            dtmf=dtmf,
+            metrics_namespace=metrics_namespace,
+        )
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=HANDLER_RUNTIME,
+            architecture=HANDLER_ARCHITECTURE,
+            code=lambda_.Code.from_asset(lambda_asset_path("recording")),
+            handler="index.handler",
+            layers=[self.layer.layer_version],
+            memory_size=memory_size,
+            timeout=HANDLER_TIMEOUT,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            description="cdk-recording: answers SIP media application invocations and records calls",
+            environment={
+                CONFIG_ENVIRONMENT_VARIABLE: cdk.Stack.of(self).to_json_string(self.config),
+            },
+        )
+
+    # -- metrics ------------------------------------------------------------------------------------
+
+    def metric(self, metric_name: str, **options: Any) -> cloudwatch.Metric:
+        """A metric the handler emits (sum over 5 minutes unless ``options`` say otherwise)."""
+        options.setdefault("statistic", "Sum")
+        return cloudwatch.Metric(
+            namespace=self.metrics_namespace,
+            metric_name=metric_name,
+            dimensions_map={"Application": self.application_name},
+            **options,
+        )
+
+    def metric_recording_started(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings started (StartCallRecording succeeded)."""
+        return self.metric("RecordingStarted", **options)
+
+    def metric_recording_failed(self, **options: Any) -> cloudwatch.Metric:
+        """Recording actions that failed (any type); alarm on this one."""
+        return self.metric("RecordingFailed", **options)
+
+    def metric_recording_paused(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings paused."""
+        return self.metric("RecordingPaused", **options)
+
+    def metric_recording_resumed(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings resumed."""
+        return self.metric("RecordingResumed", **options)
+
+    def metric_recording_stopped(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings stopped on request."""
+        return self.metric("RecordingStopped", **options)

@@ -1,0 +1,289 @@
+"""The composed construct: SMA, handler, storage, phone numbers and SIP rules, wired together."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from cdk_recording._handler import (
+    CONFIG_ENVIRONMENT_VARIABLE,
+    BridgeDestination,
+    ConsentAnnouncement,
+    DtmfControl,
+    RecordingHandler,
+    RecordingLayer,
+    RecordingLeg,
+    RecordingTrack,
+    handler_config,
+    validate_flow_options,
+)
+from cdk_recording._defaults import METRICS_NAMESPACE
+from cdk_recording._regions import SmaImplementation
+from cdk_recording._sma import SipMediaApplication
+from cdk_recording._storage import RecordingStorage
+from cdk_recording._telephony import (
+    PhoneNumber,
+    PhoneNumberSearch,
+    SipRule,
+    SipRuleTarget,
+    SipRuleTriggerType,
+)
+from cdk_recording._validation import Problems, check_e164, is_token
+
+__all__ = ["CallRecording"]
+
+#: CloudFormation's limit of resources per stack; the construct warns well before it.
+_STACK_RESOURCE_LIMIT = 500
+#: Resources each routed number adds: the number and its SIP rule.
+_RESOURCES_PER_NUMBER = 2
+#: Resources of the construct without numbers (measured on the example app, rounded up).
+_BASE_RESOURCES = 40
+
+
+class CallRecording(Construct):
+    """Call recording for Amazon Chime SDK SIP media applications, in one construct.
+
+    Defines the recording storage (:class:`RecordingStorage`), the recording handler
+    (:class:`RecordingHandler`) or wires your own function, the SIP media application
+    (:class:`SipMediaApplication`), and for each entry of ``phone_numbers`` a phone number (existing, or
+    ordered on deploy) and a SIP rule routing it to the SMA. The bucket policy lets the Chime service write
+    only under the recording prefix, and only for this SMA; the same prefix is the handler's
+    StartCallRecording destination and the lifecycle rules' filter.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        phone_numbers: Sequence[str | PhoneNumberSearch] = (),
+        phone_number_removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        storage: RecordingStorage | None = None,
+        recording_prefix: str = "recordings",
+        handler: lambda_.IFunction | None = None,
+        track: RecordingTrack = RecordingTrack.BOTH,
+        leg: RecordingLeg = RecordingLeg.LEG_A,
+        auto_start: bool = True,
+        consent: ConsentAnnouncement | None = None,
+        announce_to_callee: bool = False,
+        bridge: BridgeDestination | None = None,
+        dtmf: DtmfControl | None = None,
+        metrics_namespace: str = METRICS_NAMESPACE,
+        sma_name: str | None = None,
+        sma_implementation: SmaImplementation = SmaImplementation.AUTO,
+        message_logs: bool = True,
+    ) -> None:
+        """
+        :param phone_numbers: numbers to route to the SMA: an E.164 string for a number the account owns,
+            or :class:`PhoneNumberSearch` criteria to order one on deploy. One SIP rule per number.
+            Default: none (route calls yourself, e.g. with :class:`SipRule`).
+        :param phone_number_removal_policy: what happens to ordered numbers when the stack is deleted.
+            Default: ``RETAIN``.
+        :param storage: where recordings go. Default: a new :class:`RecordingStorage` with
+            ``recording_prefix``.
+        :param recording_prefix: the key prefix of recordings in the storage this construct defines.
+            Default: ``recordings``.
+        :param handler: your own SMA function instead of the recording handler. A ``lambda_.Function`` gets
+            the recording layer and configuration added; for an imported function, add
+            :attr:`recording_layer` and the environment in :attr:`handler_environment` yourself. Wrap its
+            handler with ``sma_recording.with_recording``. Default: the library's recording handler.
+        :param track: which audio to record. Default: ``BOTH``.
+        :param leg: which leg to record. Default: ``LEG_A``.
+        :param auto_start: start recording when the call connects. Default: true.
+        :param consent: an announcement played before the call proceeds. Default: none.
+        :param announce_to_callee: also announce to the bridged party. Default: false.
+        :param bridge: where inbound calls are connected. Default: none (the caller alone is recorded).
+        :param dtmf: keys that pause and resume recording. Default: none.
+        :param metrics_namespace: CloudWatch namespace. Default: ``CdkRecording``.
+        :param sma_name: the SMA's name. Default: derived from the construct path.
+        :param sma_implementation: native or custom-resource SMA. Default: ``AUTO`` (by Region).
+        :param message_logs: SMA message logs. Default: true.
+        """
+        super().__init__(scope, construct_id)
+        problems = Problems()
+        if storage is not None and recording_prefix != "recordings":
+            problems.add(
+                "recording_prefix",
+                recording_prefix,
+                "applies only to storage this construct defines; set it on the storage you passed",
+            )
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(phone_numbers):
+            if isinstance(entry, PhoneNumberSearch):
+                entry.validate(problems, f"phone_numbers[{index}]")
+            elif isinstance(entry, str):
+                check_e164(problems, f"phone_numbers[{index}]", entry)
+                if not is_token(entry) and entry in seen:
+                    problems.add(
+                        f"phone_numbers[{index}]",
+                        entry,
+                        f"duplicates phone_numbers[{seen[entry]}]; route each number once",
+                    )
+                seen.setdefault(entry, index)
+            else:
+                problems.add(
+                    f"phone_numbers[{index}]",
+                    entry,
+                    "must be an E.164 string or a PhoneNumberSearch",
+                )
+        estimated = _BASE_RESOURCES + _RESOURCES_PER_NUMBER * len(phone_numbers)
+        if estimated > _STACK_RESOURCE_LIMIT:
+            problems.add(
+                "phone_numbers",
+                f"<{len(phone_numbers)} numbers>",
+                f"would need about {estimated} resources, over CloudFormation's "
+                f"{_STACK_RESOURCE_LIMIT} per stack; split the numbers across stacks (at most "
+                f"{(_STACK_RESOURCE_LIMIT - _BASE_RESOURCES) // _RESOURCES_PER_NUMBER} per stack)",
+            )
+        if handler is not None:
+            validate_flow_options(
+                problems,
+                consent=consent,
+                announce_to_callee=announce_to_callee,
+                bridge=bridge,
+                dtmf=dtmf,
+                metrics_namespace=metrics_namespace,
+            )
+        problems.raise_if_any(self.node.path)
+
+        self.storage: RecordingStorage = (
+            storage
+            if storage is not None
+            else RecordingStorage(self, "Storage", recording_prefix=recording_prefix)
+        )
+        """Where recordings are delivered."""
+
+        self.recording_handler: RecordingHandler | None = None
+        """The library's handler, unless you brought your own function."""
+        if handler is None:
+            self.recording_handler = RecordingHandler(
+                self,
+                "Handler",
+                storage=self.storage,
+                track=track,
+                leg=leg,
+                auto_start=auto_start,
+                consent=consent,
+                announce_to_callee=announce_to_callee,
+                bridge=bridge,
+                dtmf=dtmf,
+                metrics_namespace=metrics_namespace,
+            )
+            self.recording_layer: RecordingLayer = self.recording_handler.layer
+            """The layer with the ``sma_recording`` package."""
+            self.handler: lambda_.IFunction = self.recording_handler.function
+            """The function the SMA invokes."""
+            config = self.recording_handler.config
+        else:
+            self.recording_layer = RecordingLayer(self, "Layer")
+            self.handler = handler
+            config = handler_config(
+                storage=self.storage,
+                application=f"{cdk.Stack.of(self).stack_name}/{self.node.path}",
+                track=track,
+                leg=leg,
+                auto_start=auto_start,
+                consent=consent,
+                announce_to_callee=announce_to_callee,
+                bridge=bridge,
+                dtmf=dtmf,
+                metrics_namespace=metrics_namespace,
+            )
+        self.handler_environment: dict[str, str] = {
+            CONFIG_ENVIRONMENT_VARIABLE: cdk.Stack.of(self).to_json_string(config)
+        }
+        """The environment a handler wrapped with ``sma_recording.with_recording`` needs."""
+        if handler is not None and isinstance(handler, lambda_.Function):
+            handler.add_layers(self.recording_layer.layer_version)
+            for key, value in self.handler_environment.items():
+                handler.add_environment(key, value)
+
+        self.sip_media_application = SipMediaApplication(
+            self,
+            "SipMediaApplication",
+            handler=self.handler,
+            name=sma_name,
+            implementation=sma_implementation,
+            message_logs=message_logs,
+        )
+        self.storage.allow_sip_media_application(
+            self.sip_media_application.sip_media_application_arn
+        )
+
+        self.phone_numbers: list[PhoneNumber] = []
+        """The routed numbers, in the order given."""
+        self.sip_rules: list[SipRule] = []
+        """One SIP rule per routed number, in the same order."""
+        for index, entry in enumerate(phone_numbers):
+            number = (
+                PhoneNumber(self, f"PhoneNumber{index}", e164_phone_number=entry)
+                if isinstance(entry, str)
+                else PhoneNumber(
+                    self,
+                    f"PhoneNumber{index}",
+                    search=entry,
+                    removal_policy=phone_number_removal_policy,
+                )
+            )
+            rule = SipRule(
+                self,
+                f"SipRule{index}",
+                trigger_type=SipRuleTriggerType.TO_PHONE_NUMBER,
+                trigger_value=number.e164_phone_number,
+                targets=[SipRuleTarget(self.sip_media_application, priority=1)],
+            )
+            rule.node.add_dependency(number)
+            self.phone_numbers.append(number)
+            self.sip_rules.append(rule)
+
+        cdk.CfnOutput(
+            self,
+            "SipMediaApplicationId",
+            value=self.sip_media_application.sip_media_application_id,
+            description="SMA id: pass it to `cdk-recording call ... --sma-id`",
+        )
+        cdk.CfnOutput(
+            self,
+            "RecordingDestination",
+            value=self.storage.recording_destination,
+            description="Where recordings are delivered (bucket/prefix)",
+        )
+
+    # -- convenience ---------------------------------------------------------------------------------
+
+    @property
+    def sip_media_application_id(self) -> str:
+        """The SMA id."""
+        return self.sip_media_application.sip_media_application_id
+
+    @property
+    def sip_media_application_arn(self) -> str:
+        """The SMA ARN."""
+        return self.sip_media_application.sip_media_application_arn
+
+    @property
+    def recording_bucket(self) -> cdk.aws_s3.IBucket:
+        """The bucket recordings are delivered to."""
+        return self.storage.bucket
+
+    def grant_read_recordings(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` read (and decrypt) recordings."""
+        return self.storage.grant_read_recordings(grantee)
+
+    def grant_call_control(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start, pause, resume and stop recordings of live calls on demand."""
+        return self.sip_media_application.grant_call_control(grantee)
+
+    def metric_recording_failed(self, **options: object) -> cloudwatch.Metric:
+        """Failed recording actions; the metric to alarm on (only with the library's handler)."""
+        if self.recording_handler is None:
+            raise ValueError(
+                "metric_recording_failed: no metrics are known for a handler you brought; "
+                "use the namespace and names documented in the README"
+            )
+        return self.recording_handler.metric_recording_failed(**options)

@@ -1,0 +1,229 @@
+"""The SIP media application: native where CloudFormation has the type, a custom resource elsewhere."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import aws_cdk as cdk
+from aws_cdk import aws_chime as chime
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from cdk_recording._provider import ChimeVoiceProvider
+from cdk_recording._regions import NATIVE_SMA_REGIONS, SMA_REGIONS, SmaImplementation
+from cdk_recording._storage import CHIME_SERVICE_PRINCIPAL
+from cdk_recording._validation import Problems, check_service_name, default_service_name, is_token
+
+__all__ = ["ISipMediaApplication", "SipMediaApplication"]
+
+
+@runtime_checkable
+class ISipMediaApplication(Protocol):
+    """A SIP media application, defined in this stack or imported by id."""
+
+    @property
+    def sip_media_application_id(self) -> str: ...
+
+    @property
+    def sip_media_application_arn(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+
+def sma_arn(scope: Construct, sma_id: str, region: str | None = None) -> str:
+    """``arn:<partition>:chime:<region>:<account>:sma/<id>`` (IAM service authorization reference)."""
+    stack = cdk.Stack.of(scope)
+    return stack.format_arn(
+        service="chime",
+        resource="sma",
+        resource_name=sma_id,
+        region=region,
+        arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
+class _ImportedSipMediaApplication(Construct):
+    def __init__(self, scope: Construct, construct_id: str, sma_id: str, region: str) -> None:
+        super().__init__(scope, construct_id)
+        self._id = sma_id
+        self._region = region
+        self._arn = sma_arn(self, sma_id, region)
+
+    @property
+    def sip_media_application_id(self) -> str:
+        return self._id
+
+    @property
+    def sip_media_application_arn(self) -> str:
+        return self._arn
+
+    @property
+    def region(self) -> str:
+        return self._region
+
+
+def resolve_implementation(
+    region: str, implementation: SmaImplementation
+) -> SmaImplementation:
+    """Pick native or custom resource for ``region`` (an unresolved Region gets the custom resource)."""
+    if implementation is not SmaImplementation.AUTO:
+        return implementation
+    if is_token(region) or region not in NATIVE_SMA_REGIONS:
+        return SmaImplementation.CUSTOM_RESOURCE
+    return SmaImplementation.NATIVE
+
+
+class SipMediaApplication(Construct):
+    """A SIP media application whose endpoint is ``handler``, with message logs on by default.
+
+    The native ``AWS::Chime::SipMediaApplication`` is used where CloudFormation offers it; elsewhere
+    (us-west-2 today) and in environment-agnostic stacks, the library's custom resource. The handler's
+    resource policy lets ``voiceconnector.chime.amazonaws.com`` invoke it, for this account and this SMA
+    only.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: lambda_.IFunction,
+        name: str | None = None,
+        implementation: SmaImplementation = SmaImplementation.AUTO,
+        message_logs: bool = True,
+    ) -> None:
+        """
+        :param handler: the Lambda function the SMA invokes; it must be in the stack's Region.
+        :param name: the SMA's name (1-256 of ``[a-zA-Z0-9 _.-]``). Default: derived from the
+            construct path, unique in the stack.
+        :param implementation: ``AUTO`` picks native or custom resource from the stack's Region;
+            ``NATIVE`` or ``CUSTOM_RESOURCE`` force one. Default: ``AUTO``.
+        :param message_logs: turn on SIP media application message logs
+            (PutSipMediaApplicationLoggingConfiguration). Default: true.
+        """
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        region = stack.region
+        resolved_name = name if name is not None else default_service_name(self)
+
+        problems = Problems()
+        check_service_name(problems, "name", resolved_name)
+        if not is_token(region) and region not in SMA_REGIONS:
+            problems.add(
+                "region (the stack's)",
+                region,
+                "the Amazon Chime SDK PSTN audio service runs only in " + ", ".join(SMA_REGIONS),
+            )
+        chosen = resolve_implementation(region, implementation)
+        if chosen is SmaImplementation.NATIVE and (
+            is_token(region) or region not in NATIVE_SMA_REGIONS
+        ):
+            problems.add(
+                "implementation",
+                "NATIVE",
+                "CloudFormation has AWS::Chime::SipMediaApplication only in "
+                + ", ".join(sorted(NATIVE_SMA_REGIONS))
+                + "; use SmaImplementation.AUTO or CUSTOM_RESOURCE",
+            )
+        problems.raise_if_any(self.node.path)
+
+        self.handler = handler
+        self.implementation: SmaImplementation = chosen
+        """Which implementation defines the SMA in this stack."""
+        self._region = region
+
+        if chosen is SmaImplementation.NATIVE:
+            resource = chime.CfnSipMediaApplication(
+                self,
+                "Resource",
+                aws_region=region,
+                name=resolved_name,
+                endpoints=[
+                    chime.CfnSipMediaApplication.SipMediaApplicationEndpointProperty(
+                        lambda_arn=handler.function_arn
+                    )
+                ],
+            )
+            self._id: str = resource.attr_sip_media_application_id
+            self._arn: str = resource.attr_sip_media_application_arn
+            self.resource: cdk.CfnResource | cdk.CustomResource = resource
+        else:
+            provider = ChimeVoiceProvider.of(self)
+            custom = provider.custom_resource(
+                self,
+                "Resource",
+                resource_type="ChimeSipMediaApplication",
+                properties={
+                    "Name": resolved_name,
+                    "AwsRegion": region,
+                    "LambdaArn": handler.function_arn,
+                },
+            )
+            self._id = custom.get_att_string("SipMediaApplicationId")
+            self._arn = custom.get_att_string("SipMediaApplicationArn")
+            self.resource = custom
+
+        # The permission names the SMA's ARN, so it is its own resource that depends on the SMA:
+        # SMA -> function ARN, permission -> SMA ARN, with no cycle.
+        self.invoke_permission = lambda_.CfnPermission(
+            self,
+            "InvokePermission",
+            action="lambda:InvokeFunction",
+            function_name=handler.function_arn,
+            principal=CHIME_SERVICE_PRINCIPAL,
+            source_account=stack.account,
+            source_arn=self._arn,
+        )
+
+        self.logging: cdk.CustomResource | None = None
+        if message_logs:
+            self.logging = ChimeVoiceProvider.of(self).custom_resource(
+                self,
+                "MessageLogs",
+                resource_type="ChimeSmaLogging",
+                properties={
+                    "SipMediaApplicationId": self._id,
+                    "EnableSipMediaApplicationMessageLogs": "true",
+                },
+            )
+
+    @property
+    def sip_media_application_id(self) -> str:
+        """The SMA id (a token resolved at deploy time)."""
+        return self._id
+
+    @property
+    def sip_media_application_arn(self) -> str:
+        """``arn:aws:chime:<region>:<account>:sma/<id>``."""
+        return self._arn
+
+    @property
+    def region(self) -> str:
+        """The Region the SMA runs in (the stack's)."""
+        return self._region
+
+    @staticmethod
+    def from_sip_media_application_id(
+        scope: Construct, construct_id: str, sip_media_application_id: str, *, region: str | None = None
+    ) -> ISipMediaApplication:
+        """Refer to an SMA made elsewhere. Default region: the stack's."""
+        resolved = region if region is not None else cdk.Stack.of(scope).region
+        return _ImportedSipMediaApplication(scope, construct_id, sip_media_application_id, resolved)
+
+    def grant_call_control(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start, pause, resume and stop recordings of this SMA's live calls.
+
+        Grants ``chime:UpdateSipMediaApplicationCall`` on this SMA's ARN only.
+        """
+        return grant_call_control(grantee, self._arn)
+
+
+def grant_call_control(grantee: iam.IGrantable, sma_arn_value: str) -> iam.Grant:
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["chime:UpdateSipMediaApplicationCall"],
+        resource_arns=[sma_arn_value],
+    )
+

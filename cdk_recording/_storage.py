@@ -1,0 +1,543 @@
+"""The account-owned S3 bucket the SIP media application delivers recordings into."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_recording._compliance import acknowledge
+from cdk_recording._validation import Problems, is_token
+
+__all__ = [
+    "CHIME_SERVICE_PRINCIPAL",
+    "RecordingEncryption",
+    "RecordingStorage",
+    "RecordingTransition",
+]
+
+#: The service principal that writes recordings, reads prompts and invokes the handler (DG, PSTN audio).
+CHIME_SERVICE_PRINCIPAL = "voiceconnector.chime.amazonaws.com"
+
+#: Object key prefixes we accept: segments of S3-safe characters separated by single slashes.
+_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
+#: Keys the service appends after the prefix are about 110 characters
+#: (``/YYYY/MM/DD/<timestamp>_<36>_<36>.wav``); S3 keys stop at 1,024.
+_MAX_PREFIX_LENGTH = 900
+
+#: S3 lifecycle order ("waterfall") and minimum ages in days before a transition into each class
+#: (Amazon S3 User Guide, "Transitioning objects using Amazon S3 Lifecycle").
+_WATERFALL: dict[str, tuple[int, int]] = {
+    "STANDARD_IA": (1, 30),
+    "INTELLIGENT_TIERING": (2, 0),
+    "ONEZONE_IA": (3, 30),
+    "GLACIER_IR": (4, 0),
+    "GLACIER": (5, 0),
+    "DEEP_ARCHIVE": (6, 0),
+}
+
+
+class RecordingEncryption(Enum):
+    """How recordings are encrypted at rest."""
+
+    #: SSE-S3 (the default). AWS documents SMA recording into SSE-S3 buckets.
+    S3_MANAGED = "s3-managed"
+    #: SSE-KMS with a customer managed key (a new key with rotation, or ``encryption_key``). AWS does
+    #: not document SMA recording into SSE-KMS buckets; test it in your account before relying on it.
+    KMS = "kms"
+
+
+@dataclass(frozen=True)
+class RecordingTransition:
+    """Move recordings to a colder storage class once they are ``after`` old."""
+
+    storage_class: s3.StorageClass
+    after: cdk.Duration
+
+
+_DEFAULT_TRANSITIONS = (
+    RecordingTransition(s3.StorageClass.INFREQUENT_ACCESS, cdk.Duration.days(30)),
+    RecordingTransition(s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, cdk.Duration.days(90)),
+)
+
+
+def validate_prefix(problems: Problems, option: str, value: str) -> None:
+    """A recording or prompt prefix: S3-safe, relative, no ``.``/``..`` segments, no trailing slash."""
+    if is_token(value):
+        return
+    if not value:
+        problems.add(option, value, "must not be empty (it scopes the bucket policy and lifecycle)")
+        return
+    if value.startswith("/") or value.endswith("/"):
+        problems.add(option, value, "must not start or end with '/'")
+        return
+    if any(segment in (".", "..") for segment in value.split("/")):
+        problems.add(option, value, "must not contain '.' or '..' path segments")
+        return
+    if not _PREFIX.match(value):
+        problems.add(
+            option,
+            value,
+            "may contain only letters, digits and ! _ . * ' ( ) -, in segments separated by single '/'",
+        )
+        return
+    if len(value) > _MAX_PREFIX_LENGTH:
+        problems.add(option, value, f"must be at most {_MAX_PREFIX_LENGTH} characters")
+
+
+class RecordingStorage(Construct):
+    """The S3 bucket that receives SIP media application call recordings, with secure defaults.
+
+    By default a new bucket is defined: all public access blocked, TLS only, versioned, SSE-S3 encrypted,
+    server access logs to a separate log bucket, object ownership ``BUCKET_OWNER_PREFERRED`` (the service
+    sends an ACL with each recording), lifecycle rules scoped to the recording prefix, and retained when the
+    stack is deleted. The Chime service principal may write only under ``recording_prefix`` and read only
+    under ``prompts_prefix``, and only on behalf of the SIP media applications registered with
+    :meth:`allow_sip_media_application`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket: s3.IBucket | None = None,
+        encryption: RecordingEncryption | None = None,
+        encryption_key: kms.IKey | None = None,
+        recording_prefix: str = "recordings",
+        prompts_prefix: str = "prompts",
+        transitions: Sequence[RecordingTransition] | None = None,
+        recording_retention: cdk.Duration | None = None,
+        noncurrent_version_retention: cdk.Duration | None = None,
+        abort_incomplete_uploads_after: cdk.Duration | None = None,
+        object_lock_mode: s3.ObjectLockMode | None = None,
+        object_lock_retention: cdk.Duration | None = None,
+        access_logs_bucket: s3.IBucket | None = None,
+        access_logs_retention: cdk.Duration | None = None,
+        removal_policy: cdk.RemovalPolicy | None = None,
+    ) -> None:
+        """
+        :param bucket: an existing bucket to record into. Statements are added to its policy where the
+            stack owns it; for an imported bucket a synth warning prints the statement to add by hand.
+            Default: a new bucket with the secure defaults above.
+        :param encryption: ``S3_MANAGED`` or ``KMS``. Default: ``KMS`` when ``encryption_key`` is given,
+            else ``S3_MANAGED``.
+        :param encryption_key: a customer managed key for SSE-KMS. Default: with ``encryption=KMS``, a new
+            key with rotation; with a brought bucket, none (pass the bucket's key to have grants include it).
+        :param recording_prefix: the key prefix recordings are written under; the same value scopes the
+            StartCallRecording destination, the bucket policy and the lifecycle rules. Default: ``recordings``.
+        :param prompts_prefix: the key prefix of announcement WAVs the service may read (PlayAudio).
+            Default: ``prompts``.
+        :param transitions: storage class transitions of recordings, in S3 lifecycle order. Default:
+            Standard-IA after 30 days, Glacier Instant Retrieval after 90 days. ``[]`` for none.
+        :param recording_retention: delete recordings this long after delivery. Default: recordings are
+            kept until someone deletes them.
+        :param noncurrent_version_retention: delete overwritten or deleted versions after this long.
+            Default: 90 days.
+        :param abort_incomplete_uploads_after: abort incomplete multipart uploads after this long.
+            Default: 7 days.
+        :param object_lock_mode: ``GOVERNANCE`` or ``COMPLIANCE`` to make recordings immutable for
+            ``object_lock_retention``. Default: no Object Lock.
+        :param object_lock_retention: the default Object Lock retention period. Required with
+            ``object_lock_mode``.
+        :param access_logs_bucket: where S3 server access logs go. Default: a new private, TLS-only,
+            encrypted log bucket.
+        :param access_logs_retention: expiry of the access logs in a log bucket this construct defines.
+            Default: 365 days.
+        :param removal_policy: what happens to the bucket, its log bucket and key when the stack is
+            deleted or they are replaced. Default: ``RETAIN``; ``DESTROY`` deletes them only when empty.
+        """
+        super().__init__(scope, construct_id)
+        # Server access logs are delivered under a bucket policy, not the legacy LogDeliveryWrite ACL,
+        # whatever the app's feature flags say (must be set before any child exists).
+        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
+
+        problems = Problems()
+        validate_prefix(problems, "recording_prefix", recording_prefix)
+        validate_prefix(problems, "prompts_prefix", prompts_prefix)
+        if (
+            not is_token(recording_prefix)
+            and not is_token(prompts_prefix)
+            and recording_prefix
+            and prompts_prefix
+            and (
+                (recording_prefix + "/").startswith(prompts_prefix + "/")
+                or (prompts_prefix + "/").startswith(recording_prefix + "/")
+            )
+        ):
+            problems.add(
+                "prompts_prefix",
+                prompts_prefix,
+                f"must not overlap recording_prefix={recording_prefix!r}: the service may write "
+                "recordings but only read prompts",
+            )
+        if bucket is not None:
+            own_only = {
+                "encryption": encryption,
+                "transitions": transitions,
+                "recording_retention": recording_retention,
+                "noncurrent_version_retention": noncurrent_version_retention,
+                "abort_incomplete_uploads_after": abort_incomplete_uploads_after,
+                "object_lock_mode": object_lock_mode,
+                "object_lock_retention": object_lock_retention,
+                "access_logs_bucket": access_logs_bucket,
+                "access_logs_retention": access_logs_retention,
+                "removal_policy": removal_policy,
+            }
+            for option, value in own_only.items():
+                if value is not None:
+                    problems.add(
+                        option,
+                        _describe(value),
+                        "applies only to a bucket this construct defines; configure it on the bucket "
+                        "you passed as `bucket`, or leave `bucket` unset",
+                    )
+        if encryption is RecordingEncryption.S3_MANAGED and encryption_key is not None:
+            problems.add(
+                "encryption",
+                "S3_MANAGED",
+                "conflicts with encryption_key; use RecordingEncryption.KMS or drop encryption_key",
+            )
+        resolved_transitions = (
+            tuple(_DEFAULT_TRANSITIONS) if transitions is None else tuple(transitions)
+        )
+        if bucket is None:
+            _validate_lifecycle(
+                problems,
+                resolved_transitions,
+                recording_retention,
+                object_lock_mode,
+                object_lock_retention,
+            )
+        problems.raise_if_any(self.node.path)
+
+        stack = cdk.Stack.of(self)
+        self.recording_prefix: str = recording_prefix
+        """Key prefix of recordings (no trailing slash)."""
+        self.prompts_prefix: str = prompts_prefix
+        """Key prefix of announcement prompts the service may read."""
+        self._source_arns: list[str] = []
+        self._statements: list[iam.PolicyStatement] = []
+        self.access_logs_bucket: s3.IBucket | None = None
+        """The server access log bucket, when this construct defines or was given one."""
+
+        if bucket is not None:
+            self.bucket: s3.IBucket = bucket
+            """The recording bucket."""
+            self.encryption_key: kms.IKey | None = encryption_key or bucket.encryption_key
+            """The key recordings are encrypted with, where there is a customer managed one."""
+            self.owns_bucket = False
+        else:
+            policy = removal_policy or cdk.RemovalPolicy.RETAIN
+            use_kms = encryption is RecordingEncryption.KMS or encryption_key is not None
+            key = encryption_key
+            if use_kms and key is None:
+                key = kms.Key(
+                    self,
+                    "Key",
+                    description=f"Encrypts call recordings of {self.node.path}",
+                    enable_key_rotation=True,
+                    removal_policy=policy,
+                )
+            self.encryption_key = key
+            if access_logs_bucket is None:
+                access_logs_bucket = s3.Bucket(
+                    self,
+                    "AccessLogs",
+                    block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                    enforce_ssl=True,
+                    encryption=s3.BucketEncryption.S3_MANAGED,
+                    object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+                    versioned=True,
+                    removal_policy=policy,
+                    lifecycle_rules=[
+                        s3.LifecycleRule(
+                            id="ExpireAccessLogs",
+                            expiration=access_logs_retention or cdk.Duration.days(365),
+                            noncurrent_version_expiration=cdk.Duration.days(30),
+                            abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                        )
+                    ],
+                )
+                # The log bucket is the end of the audit chain; logging it into itself is circular.
+                acknowledge(
+                    access_logs_bucket,
+                    ["AwsSolutions::AwsSolutions-S1"],
+                    "This bucket receives the recording bucket's server access logs; logging it into "
+                    "another bucket would only move the same finding one bucket further.",
+                )
+            self.access_logs_bucket = access_logs_bucket
+            lifecycle = _lifecycle_rule(
+                recording_prefix,
+                resolved_transitions,
+                recording_retention,
+                noncurrent_version_retention or cdk.Duration.days(90),
+                abort_incomplete_uploads_after or cdk.Duration.days(7),
+            )
+            lock_retention: s3.ObjectLockRetention | None = None
+            if object_lock_mode is not None and object_lock_retention is not None:
+                lock_retention = (
+                    s3.ObjectLockRetention.compliance(object_lock_retention)
+                    if object_lock_mode == s3.ObjectLockMode.COMPLIANCE
+                    else s3.ObjectLockRetention.governance(object_lock_retention)
+                )
+            self.bucket = s3.Bucket(
+                self,
+                "Bucket",
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                enforce_ssl=True,
+                versioned=True,
+                encryption=s3.BucketEncryption.KMS if key else s3.BucketEncryption.S3_MANAGED,
+                encryption_key=key,
+                bucket_key_enabled=True if key else None,
+                # The service sends an ACL with every recording (it needs s3:PutObjectAcl).
+                # BUCKET_OWNER_PREFERRED accepts it and makes the bucket owner own the object;
+                # BUCKET_OWNER_ENFORCED would reject ACLs other than bucket-owner-full-control,
+                # and AWS does not document which ACL the service sends.
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+                server_access_logs_bucket=access_logs_bucket,
+                server_access_logs_prefix="recording-bucket/",
+                lifecycle_rules=[lifecycle],
+                object_lock_enabled=True if object_lock_mode is not None else None,
+                object_lock_default_retention=lock_retention,
+                removal_policy=policy,
+            )
+            self.owns_bucket = True
+
+        self._account = stack.account
+        self._partition = stack.partition
+
+    # -- service access -----------------------------------------------------------------------------
+
+    @property
+    def recording_destination(self) -> str:
+        """The StartCallRecording ``Destination.Location``: ``<bucket>/<recording_prefix>``."""
+        return f"{self.bucket.bucket_name}/{self.recording_prefix}"
+
+    def recordings_arn(self) -> str:
+        """The ARN pattern of every recording object."""
+        return self.bucket.arn_for_objects(f"{self.recording_prefix}/*")
+
+    def prompts_arn(self) -> str:
+        """The ARN pattern of every prompt object."""
+        return self.bucket.arn_for_objects(f"{self.prompts_prefix}/*")
+
+    def _conditions(self) -> dict[str, Any]:
+        return {
+            "aws:SourceAccount": self._account,
+            "aws:SourceArn": list(self._source_arns),
+        }
+
+    def _service_statements(self) -> list[iam.PolicyStatement]:
+        principal = iam.ServicePrincipal(CHIME_SERVICE_PRINCIPAL)
+        return [
+            iam.PolicyStatement(
+                sid="ChimeSmaWritesRecordings",
+                principals=[principal],
+                actions=["s3:PutObject", "s3:PutObjectAcl"],
+                resources=[self.recordings_arn()],
+            ),
+            iam.PolicyStatement(
+                sid="ChimeSmaReadsPrompts",
+                principals=[principal],
+                actions=["s3:GetObject"],
+                resources=[self.prompts_arn()],
+            ),
+        ]
+
+    def _key_statement(self) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            sid="ChimeSmaEncryptsRecordings",
+            principals=[iam.ServicePrincipal(CHIME_SERVICE_PRINCIPAL)],
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=["*"],
+        )
+
+    def allow_sip_media_application(self, sip_media_application_arn: str) -> None:
+        """Let the Chime service write recordings and read prompts on behalf of this SMA.
+
+        Every registered ARN joins the ``aws:SourceArn`` condition of one set of statements (with
+        ``aws:SourceAccount``), so no other account's or application's Chime traffic can use the
+        bucket or its key.
+        """
+        self._source_arns.append(sip_media_application_arn)
+        if not self._statements:
+            self._statements = self._service_statements()
+            if self.encryption_key is not None:
+                self._statements.append(self._key_statement())
+            for statement in self._statements:
+                statement.add_condition("StringEquals", self._conditions())
+            bucket_statements = self._statements[:2]
+            added = all(
+                self.bucket.add_to_resource_policy(s).statement_added for s in bucket_statements
+            )
+            if not added:
+                self._warn(
+                    "bucket-policy-not-managed",
+                    "The recording bucket was imported, so this stack cannot change its policy. "
+                    "Every recording will fail with NoAccessToDestination until you add these "
+                    "statements to the bucket policy yourself",
+                    bucket_statements,
+                )
+            if self.encryption_key is not None:
+                key_statement = self._statements[2]
+                result = self.encryption_key.add_to_resource_policy(key_statement, allow_no_op=True)
+                if not result.statement_added:
+                    self._warn(
+                        "key-policy-not-managed",
+                        "The recording key was imported, so this stack cannot change its key "
+                        "policy. Add this statement to the key policy yourself",
+                        [key_statement],
+                    )
+            return
+        for statement in self._statements:
+            statement.add_condition("StringEquals", self._conditions())
+
+    def _warn(self, warning_id: str, text: str, statements: list[iam.PolicyStatement]) -> None:
+        rendered = cdk.Stack.of(self).to_json_string(
+            {"Statement": [s.to_statement_json() for s in statements]}
+        )
+        cdk.Annotations.of(self).add_warning_v2(
+            f"cdk-recording:storage:{warning_id}", f"{text}: {rendered}"
+        )
+
+    # -- grants -------------------------------------------------------------------------------------
+
+    def grant_read_recordings(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let people or systems that consume recordings read them (and decrypt them, with a key)."""
+        grant = self.bucket.grant_read(grantee, f"{self.recording_prefix}/*")
+        if self.encryption_key is not None and self.bucket.encryption_key is None:
+            self.encryption_key.grant_decrypt(grantee)
+        return grant
+
+    def grant_write_prompts(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let a person or pipeline upload announcement WAVs under the prompts prefix."""
+        grant = self.bucket.grant_put(grantee, f"{self.prompts_prefix}/*")
+        if self.encryption_key is not None and self.bucket.encryption_key is None:
+            self.encryption_key.grant_encrypt(grantee)
+        return grant
+
+
+def _describe(value: object) -> object:
+    if isinstance(value, cdk.Duration):
+        return value.to_human_string()
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, (list, tuple)):
+        return f"<{len(value)} item(s)>"
+    if isinstance(value, Construct):
+        return value.node.path
+    return value
+
+
+def _days(option: str, duration: cdk.Duration, problems: Problems) -> int | None:
+    if is_token(duration.to_string()):
+        return None
+    try:
+        return int(duration.to_days())
+    except Exception:  # jsii raises when the duration is not a whole number of days
+        problems.add(option, duration.to_human_string(), "must be a whole number of days")
+        return None
+
+
+def _validate_lifecycle(
+    problems: Problems,
+    transitions: Sequence[RecordingTransition],
+    retention: cdk.Duration | None,
+    lock_mode: s3.ObjectLockMode | None,
+    lock_retention: cdk.Duration | None,
+) -> None:
+    last_days = -1
+    last_rank = 0
+    last_days_of_transitions: int | None = None
+    for index, transition in enumerate(transitions):
+        option = f"transitions[{index}]"
+        name = transition.storage_class.value
+        rank_min = _WATERFALL.get(name)
+        days = _days(f"{option}.after", transition.after, problems)
+        if rank_min is None:
+            problems.add(f"{option}.storage_class", name, f"must be one of {', '.join(_WATERFALL)}")
+            continue
+        rank, minimum = rank_min
+        if days is None:
+            continue
+        if days < minimum:
+            problems.add(
+                f"{option}.after",
+                f"{days} days",
+                f"S3 moves objects to {name} no sooner than {minimum} days after creation",
+            )
+        if days <= last_days:
+            problems.add(
+                f"{option}.after",
+                f"{days} days",
+                "transitions must be in increasing order of age (each later than the one before)",
+            )
+        if rank <= last_rank:
+            problems.add(
+                f"{option}.storage_class",
+                name,
+                "transitions must follow S3's lifecycle order: "
+                + " -> ".join(_WATERFALL),
+            )
+        last_days, last_rank = days, rank
+        last_days_of_transitions = days
+    retention_days = _days("recording_retention", retention, problems) if retention else None
+    if (
+        retention_days is not None
+        and last_days_of_transitions is not None
+        and retention_days <= last_days_of_transitions
+    ):
+        problems.add(
+            "recording_retention",
+            f"{retention_days} days",
+            f"must be longer than the last transition ({last_days_of_transitions} days)",
+        )
+    if retention_days is not None and retention_days < 1:
+        problems.add("recording_retention", f"{retention_days} days", "must be at least 1 day")
+    if (lock_mode is None) != (lock_retention is None):
+        problems.add(
+            "object_lock_retention" if lock_mode is not None else "object_lock_mode",
+            None,
+            "object_lock_mode and object_lock_retention must be given together",
+        )
+    if lock_retention is not None:
+        lock_days = _days("object_lock_retention", lock_retention, problems)
+        if lock_days is not None and lock_days < 1:
+            problems.add("object_lock_retention", f"{lock_days} days", "must be at least 1 day")
+        if lock_days is not None and retention_days is not None and lock_days > retention_days:
+            problems.add(
+                "object_lock_retention",
+                f"{lock_days} days",
+                f"must not exceed recording_retention ({retention_days} days): S3 cannot expire "
+                "a locked recording",
+            )
+
+
+def _lifecycle_rule(
+    prefix: str,
+    transitions: Sequence[RecordingTransition],
+    retention: cdk.Duration | None,
+    noncurrent: cdk.Duration,
+    abort_after: cdk.Duration,
+) -> s3.LifecycleRule:
+    return s3.LifecycleRule(
+        id="Recordings",
+        prefix=f"{prefix}/",
+        transitions=[
+            s3.Transition(storage_class=t.storage_class, transition_after=t.after)
+            for t in transitions
+        ],
+        expiration=retention,
+        noncurrent_version_expiration=noncurrent,
+        abort_incomplete_multipart_upload_after=abort_after,
+    )
+
