@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_recording._assets import lambda_asset_path
+from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import (
     HANDLER_ARCHITECTURE,
     HANDLER_MEMORY_MB,
@@ -22,6 +23,7 @@ from cdk_recording._defaults import (
     LOG_RETENTION,
     METRICS_NAMESPACE,
 )
+from cdk_recording._logs import encrypted_log_group, function_role
 from cdk_recording._storage import RecordingStorage, validate_prefix
 from cdk_recording._validation import Problems, check_e164, is_token
 
@@ -349,8 +351,12 @@ class RecordingHandler(Construct):
             dtmf=dtmf,
             metrics_namespace=metrics_namespace,
         )
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN
+        self.log_group = encrypted_log_group(self, "Logs", log_retention)
+        self.role = function_role(
+            self,
+            "Role",
+            description="cdk-recording recording handler (no S3 access: Chime writes recordings)",
+            log_group=self.log_group,
         )
         self.function = lambda_.Function(
             self,
@@ -363,6 +369,7 @@ class RecordingHandler(Construct):
             memory_size=memory_size,
             timeout=HANDLER_TIMEOUT,
             log_group=self.log_group,
+            role=self.role.without_policy_updates(),
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved_concurrent_executions,
             description="cdk-recording: answers SIP media application invocations and records calls",
@@ -370,6 +377,49 @@ class RecordingHandler(Construct):
                 CONFIG_ENVIRONMENT_VARIABLE: cdk.Stack.of(self).to_json_string(self.config),
             },
         )
+
+        self._acknowledge(reserved_concurrent_executions is None)
+
+    def _acknowledge(self, unreserved: bool) -> None:
+        acknowledge(
+            self.role,
+            ["AwsSolutions::AwsSolutions-IAM5[Resource::*]"],
+            "Only X-Ray's PutTraceSegments/PutTelemetryRecords, which support only Resource '*'. "
+            "The role has no other permission beyond writing its own log group.",
+        )
+        acknowledge(
+            self.function,
+            [
+                "HIPAA.Security::HIPAA.Security-LambdaDLQ",
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+                "Serverless::Serverless-LambdaDLQ",
+            ],
+            "The SIP media application invokes this function synchronously and retries it itself; "
+            "a dead-letter queue receives only asynchronous invocations, so it would stay empty.",
+        )
+        acknowledge(
+            self.function,
+            [
+                "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
+                "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+            ],
+            "The handler makes no network calls at all: it answers each invocation with actions "
+            "and writes logs. A VPC would add cold-start latency to live calls and protect no data "
+            "path.",
+        )
+        if unreserved:
+            acknowledge(
+                self.function,
+                [
+                    "HIPAA.Security::HIPAA.Security-LambdaConcurrency",
+                    "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
+                ],
+                "A reservation below the peak of concurrent SIP media application invocations "
+                "makes the service retry and then hang up live calls; the right figure depends on "
+                "the account's call volume, so it is the reserved_concurrent_executions option, "
+                "unset by default.",
+            )
 
     # -- metrics ------------------------------------------------------------------------------------
 

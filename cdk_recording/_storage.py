@@ -45,6 +45,15 @@ _WATERFALL: dict[str, tuple[int, int]] = {
 }
 
 
+_KMS_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+_REPLICATION_REASON = (
+    "Cross-Region replication needs a destination bucket in another Region, which a single-Region "
+    "stack cannot define, and recordings may be bound to their Region by data-residency rules. "
+    "Versioning, which replication requires, is on, so replication can be added to this bucket "
+    "where the operator's recovery plan calls for it."
+)
+
+
 class RecordingEncryption(Enum):
     """How recordings are encrypted at rest."""
 
@@ -270,6 +279,17 @@ class RecordingStorage(Construct):
                 # The log bucket is the end of the audit chain; logging it into itself is circular.
                 acknowledge(
                     access_logs_bucket,
+                    [f"{pack}::{pack}-S3DefaultEncryptionKMS" for pack in _KMS_PACKS],
+                    "S3 server access logs can be delivered only to a bucket whose default "
+                    "encryption is SSE-S3; SSE-KMS is not supported for log destination buckets.",
+                )
+                acknowledge(
+                    access_logs_bucket,
+                    [f"{pack}::{pack}-S3BucketReplicationEnabled" for pack in _KMS_PACKS],
+                    _REPLICATION_REASON,
+                )
+                acknowledge(
+                    access_logs_bucket,
                     ["AwsSolutions::AwsSolutions-S1"],
                     "This bucket receives the recording bucket's server access logs; logging it into "
                     "another bucket would only move the same finding one bucket further.",
@@ -311,6 +331,20 @@ class RecordingStorage(Construct):
                 removal_policy=policy,
             )
             self.owns_bucket = True
+            acknowledge(
+                self.bucket,
+                [f"{pack}::{pack}-S3BucketReplicationEnabled" for pack in _KMS_PACKS],
+                _REPLICATION_REASON,
+            )
+            if key is None:
+                acknowledge(
+                    self.bucket,
+                    [f"{pack}::{pack}-S3DefaultEncryptionKMS" for pack in _KMS_PACKS],
+                    "Encrypted with SSE-S3 by default because AWS documents SIP media application "
+                    "recording delivery only into SSE-S3 buckets; SSE-KMS with a customer managed "
+                    "key is available as encryption=RecordingEncryption.KMS once tested in the "
+                    "account.",
+                )
 
         self._account = stack.account
         self._partition = stack.partition

@@ -1,0 +1,123 @@
+"""Encrypted CloudWatch log groups and least-privilege roles for the library's Lambda functions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk_recording._defaults import LOG_RETENTION
+
+__all__ = ["LogsKey", "encrypted_log_group", "function_role"]
+
+_KEY_ID = "CdkRecordingLogsKey"
+
+
+class LogsKey(Construct):
+    """One customer managed key per stack for every log group the library defines.
+
+    The logs hold call metadata (transaction ids, masked numbers, recording keys), which regulated
+    users must keep under a key they control. Rotation is on; the key is retained with the stack.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.key = kms.Key(
+            self,
+            "Resource",
+            description="cdk-recording: encrypts the CloudWatch log groups of call recording",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsUsesKey",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+
+    @classmethod
+    def of(cls, scope: Construct) -> kms.Key:
+        """The stack's logs key, created on first use."""
+        stack = cdk.Stack.of(scope)
+        existing = stack.node.try_find_child(_KEY_ID)
+        if isinstance(existing, LogsKey):
+            return existing.key
+        return cls(stack, _KEY_ID).key
+
+
+def encrypted_log_group(
+    scope: Construct, construct_id: str, retention: logs.RetentionDays = LOG_RETENTION
+) -> logs.LogGroup:
+    """A log group encrypted with the stack's logs key, retained with the stack."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        retention=retention,
+        encryption_key=LogsKey.of(scope),
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+
+
+def function_role(
+    scope: Construct,
+    construct_id: str,
+    *,
+    description: str,
+    log_group: logs.ILogGroup,
+    statements: Sequence[iam.PolicyStatement] = (),
+) -> iam.Role:
+    """A Lambda execution role whose only permissions are one customer managed policy.
+
+    Writing to ``log_group``, X-Ray tracing and ``statements``; no AWS managed policy, no inline policy.
+    Pass ``role.without_policy_updates()`` to the function so nothing is added behind our back.
+    """
+    role = iam.Role(
+        scope,
+        construct_id,
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=description,
+    )
+    policy = iam.ManagedPolicy(
+        role,
+        "Policy",
+        description=f"Permissions of: {description}",
+        statements=[
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{log_group.log_group_arn}"],
+            ),
+            iam.PolicyStatement(
+                sid="Tracing",
+                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                resources=["*"],
+            ),
+            *statements,
+        ],
+    )
+    role.add_managed_policy(policy)
+    return role
