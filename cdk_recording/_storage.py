@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,10 +10,11 @@ from enum import Enum
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from cdk_recording._compliance import acknowledge
 from cdk_recording._validation import Problems, is_token
@@ -365,9 +367,10 @@ class RecordingStorage(Construct):
         return self.bucket.arn_for_objects(f"{self.prompts_prefix}/*")
 
     def _conditions(self) -> dict[str, Any]:
+        arns = list(self._source_arns)
         return {
             "aws:SourceAccount": self._account,
-            "aws:SourceArn": list(self._source_arns),
+            "aws:SourceArn": arns[0] if len(arns) == 1 else arns,
         }
 
     def _service_statements(self) -> list[iam.PolicyStatement]:
@@ -436,12 +439,8 @@ class RecordingStorage(Construct):
             statement.add_condition("StringEquals", self._conditions())
 
     def _warn(self, warning_id: str, text: str, statements: list[iam.PolicyStatement]) -> None:
-        rendered = cdk.Stack.of(self).to_json_string(
-            {"Statement": [s.to_statement_json() for s in statements]}
-        )
-        cdk.Annotations.of(self).add_warning_v2(
-            f"cdk-recording:storage:{warning_id}", f"{text}: {rendered}"
-        )
+        # Rendered when the app synthesizes, so every SMA registered by then is in the statement.
+        cdk.Aspects.of(self).add(_WarnWithStatements(self, warning_id, text, statements))
 
     # -- grants -------------------------------------------------------------------------------------
 
@@ -458,6 +457,37 @@ class RecordingStorage(Construct):
         if self.encryption_key is not None and self.bucket.encryption_key is None:
             self.encryption_key.grant_encrypt(grantee)
         return grant
+
+
+@jsii.implements(cdk.IAspect)
+class _WarnWithStatements:
+    def __init__(
+        self,
+        storage: RecordingStorage,
+        warning_id: str,
+        text: str,
+        statements: list[iam.PolicyStatement],
+    ) -> None:
+        self._storage = storage
+        self._id = warning_id
+        self._text = text
+        self._statements = statements
+        self._done = False
+
+    def visit(self, node: IConstruct) -> None:
+        if self._done or node is not self._storage:
+            return
+        self._done = True
+        stack = cdk.Stack.of(self._storage)
+        rendered = json.dumps(
+            stack.resolve({"Statement": [s.to_statement_json() for s in self._statements]}),
+            sort_keys=True,
+        )
+        cdk.Annotations.of(self._storage).add_warning_v2(
+            f"cdk-recording:storage:{self._id}",
+            f"{self._text} (values in {{...}} are CloudFormation expressions; the stack outputs "
+            f"show the SMA id): {rendered}",
+        )
 
 
 def _describe(value: object) -> object:

@@ -214,6 +214,8 @@ class PhoneNumber(Construct):
         _check_pstn_region(problems, self)
         problems.raise_if_any(self.node.path)
 
+        self.ordered = e164_phone_number is None
+        """Whether this number is ordered on deploy (false: an existing number)."""
         properties: dict[str, Any] = {}
         if e164_phone_number is not None:
             properties["E164PhoneNumber"] = e164_phone_number
@@ -225,10 +227,18 @@ class PhoneNumber(Construct):
             )
             if name is not None:
                 properties["Name"] = name
-        self.ordered = e164_phone_number is None
-        """Whether this number is ordered on deploy (false: an existing number)."""
+        # Retained numbers are also kept by CloudFormation itself (DeletionPolicy and
+        # UpdateReplacePolicy Retain), so not even a provider fault can release one.
         self.resource = ChimeVoiceProvider.of(self).custom_resource(
-            self, "Resource", resource_type="ChimePhoneNumber", properties=properties
+            self,
+            "Resource",
+            resource_type="ChimePhoneNumber",
+            properties=properties,
+            removal_policy=(
+                cdk.RemovalPolicy.DESTROY
+                if removal_policy is cdk.RemovalPolicy.DESTROY and self.ordered
+                else cdk.RemovalPolicy.RETAIN
+            ),
         )
         self._number = (
             e164_phone_number
