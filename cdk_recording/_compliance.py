@@ -14,7 +14,7 @@ import aws_cdk as cdk
 import cdk_nag
 from constructs import IConstruct
 
-__all__ = ["CompliancePack", "DEFAULT_PACKS", "acknowledge", "apply_compliance"]
+__all__ = ["DEFAULT_PACKS", "CompliancePack", "acknowledge", "apply_compliance"]
 
 
 class CompliancePack(Enum):
@@ -57,7 +57,9 @@ def apply_compliance(
     :param verbose: explain each finding in the report. Default: True.
     """
     if not packs:
-        raise ValueError("packs=(): give at least one CompliancePack, or do not call apply_compliance")
+        raise ValueError(
+            "packs=(): give at least one CompliancePack, or do not call apply_compliance"
+        )
     plugins = [_plugin(p, scope, verbose) for p in dict.fromkeys(packs)]
     cdk.Validations.of(scope).add_plugins(*plugins)  # type: ignore[arg-type]
 

@@ -114,7 +114,11 @@ class BridgeDestination:
 
     @staticmethod
     def voice_connector(
-        uri: str, voice_connector_arn: str, *, caller_id: str | None = None, timeout_seconds: int = 30
+        uri: str,
+        voice_connector_arn: str,
+        *,
+        caller_id: str | None = None,
+        timeout_seconds: int = 30,
     ) -> BridgeDestination:
         """A SIP URI reached through an Amazon Chime SDK Voice Connector."""
         return BridgeDestination("AWS", uri, voice_connector_arn, caller_id, timeout_seconds)
@@ -229,9 +233,12 @@ def validate_flow_options(
                 consent,
                 "use ConsentAnnouncement.speak(text) or ConsentAnnouncement.audio(key)",
             )
-        if consent.text is not None and not is_token(consent.text):
-            if not consent.text.strip() or len(consent.text) > 1000:
-                problems.add("consent.text", consent.text, "must be 1-1,000 characters (Speak)")
+        if (
+            consent.text is not None
+            and not is_token(consent.text)
+            and (not consent.text.strip() or len(consent.text) > 1000)
+        ):
+            problems.add("consent.text", consent.text, "must be 1-1,000 characters (Speak)")
         if consent.engine is not None and consent.engine not in ("standard", "neural"):
             problems.add("consent.engine", consent.engine, "must be 'standard' or 'neural'")
         if consent.audio_key is not None:
@@ -266,7 +273,9 @@ def validate_flow_options(
             problems.add("dtmf.resume", dtmf.resume, "must differ from dtmf.pause")
         elif dtmf.pause.startswith(dtmf.resume) or dtmf.resume.startswith(dtmf.pause):
             problems.add(
-                "dtmf.resume", dtmf.resume, f"must not be a prefix of (or start with) {dtmf.pause!r}"
+                "dtmf.resume",
+                dtmf.resume,
+                f"must not be a prefix of (or start with) {dtmf.pause!r}",
             )
     if not re.match(r"^[A-Za-z0-9_./#:-]{1,255}$", metrics_namespace):
         problems.add(

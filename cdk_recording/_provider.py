@@ -27,14 +27,11 @@ ORDER_POLL_INTERVAL = cdk.Duration.seconds(30)
 #: Explicit chime-sdk-voice actions per resource kind (IAM service prefix ``chime``).
 _SMA_ACTIONS = [
     "chime:CreateSipMediaApplication",
-    "chime:GetSipMediaApplication",
     "chime:UpdateSipMediaApplication",
     "chime:DeleteSipMediaApplication",
     "chime:PutSipMediaApplicationLoggingConfiguration",
-    "chime:GetSipMediaApplicationLoggingConfiguration",
     "chime:TagResource",
     "chime:UntagResource",
-    "chime:ListTagsForResource",
 ]
 _RULE_ACTIONS = [
     "chime:CreateSipRule",
@@ -82,7 +79,7 @@ class ChimeVoiceProvider(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="SipMediaApplicationCreate",
-                    actions=["chime:CreateSipMediaApplication"],
+                    actions=["chime:CreateSipMediaApplication", "chime:TagResource"],
                     resources=["*"],
                 ),
                 iam.PolicyStatement(sid="SipRules", actions=_RULE_ACTIONS, resources=["*"]),

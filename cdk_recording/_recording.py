@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from cdk_recording._defaults import METRICS_NAMESPACE
 from cdk_recording._handler import (
     CONFIG_ENVIRONMENT_VARIABLE,
     BridgeDestination,
@@ -22,7 +23,6 @@ from cdk_recording._handler import (
     handler_config,
     validate_flow_options,
 )
-from cdk_recording._defaults import METRICS_NAMESPACE
 from cdk_recording._regions import SmaImplementation
 from cdk_recording._sma import SipMediaApplication
 from cdk_recording._storage import RecordingStorage

@@ -64,9 +64,7 @@ class _ImportedSipMediaApplication(Construct):
         return self._region
 
 
-def resolve_implementation(
-    region: str, implementation: SmaImplementation
-) -> SmaImplementation:
+def resolve_implementation(region: str, implementation: SmaImplementation) -> SmaImplementation:
     """Pick native or custom resource for ``region`` (an unresolved Region gets the custom resource)."""
     if implementation is not SmaImplementation.AUTO:
         return implementation
@@ -206,7 +204,11 @@ class SipMediaApplication(Construct):
 
     @staticmethod
     def from_sip_media_application_id(
-        scope: Construct, construct_id: str, sip_media_application_id: str, *, region: str | None = None
+        scope: Construct,
+        construct_id: str,
+        sip_media_application_id: str,
+        *,
+        region: str | None = None,
     ) -> ISipMediaApplication:
         """Refer to an SMA made elsewhere. Default region: the stack's."""
         resolved = region if region is not None else cdk.Stack.of(scope).region
@@ -226,4 +228,3 @@ def grant_call_control(grantee: iam.IGrantable, sma_arn_value: str) -> iam.Grant
         actions=["chime:UpdateSipMediaApplicationCall"],
         resource_arns=[sma_arn_value],
     )
-

@@ -549,8 +549,7 @@ def _validate_lifecycle(
             problems.add(
                 f"{option}.storage_class",
                 name,
-                "transitions must follow S3's lifecycle order: "
-                + " -> ".join(_WATERFALL),
+                "transitions must follow S3's lifecycle order: " + " -> ".join(_WATERFALL),
             )
         last_days, last_rank = days, rank
         last_days_of_transitions = days
@@ -604,4 +603,3 @@ def _lifecycle_rule(
         noncurrent_version_expiration=noncurrent,
         abort_incomplete_multipart_upload_after=abort_after,
     )
-

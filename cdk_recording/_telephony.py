@@ -312,9 +312,7 @@ class SipRule(Construct):
         check_service_name(problems, "name", resolved_name)
         if trigger_type is SipRuleTriggerType.TO_PHONE_NUMBER:
             check_e164(problems, "trigger_value", trigger_value)
-        elif not is_token(trigger_value) and not re.match(
-            r"^[A-Za-z0-9.-]{1,253}$", trigger_value
-        ):
+        elif not is_token(trigger_value) and not re.match(r"^[A-Za-z0-9.-]{1,253}$", trigger_value):
             problems.add("trigger_value", trigger_value, "must be a Voice Connector hostname")
         _validate_targets(problems, targets)
         problems.raise_if_any(self.node.path)
@@ -390,4 +388,3 @@ def _validate_targets(problems: Problems, targets: Sequence[SipRuleTarget]) -> N
                 "one SIP media application per Region",
             )
         seen_regions.setdefault(region, index)
-

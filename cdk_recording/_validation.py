@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import aws_cdk as cdk
 from constructs import Construct
 
-__all__ = ["RecordingConfigurationError", "Problems", "is_token"]
+__all__ = ["Problems", "RecordingConfigurationError", "is_token"]
 
 
 class RecordingConfigurationError(ValueError):

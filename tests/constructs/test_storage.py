@@ -82,8 +82,7 @@ def test_every_bucket_denies_requests_without_tls(default: Template) -> None:
     for policy in policies.values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         assert any(
-            s["Effect"] == "Deny"
-            and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
             for s in statements
         )
 
@@ -238,9 +237,7 @@ def test_brought_bucket_in_the_stack_gets_the_statements() -> None:
 def test_imported_key_warns_with_the_key_statement() -> None:
     stack = make_stack()
     bucket = s3.Bucket(stack, "Mine")
-    key = kms.Key.from_key_arn(
-        stack, "Key", "arn:aws:kms:us-east-1:123456789012:key/abcd-1234"
-    )
+    key = kms.Key.from_key_arn(stack, "Key", "arn:aws:kms:us-east-1:123456789012:key/abcd-1234")
     storage = RecordingStorage(stack, "Storage", bucket=bucket, encryption_key=key)
     storage.allow_sip_media_application(SMA_ARN)
     warnings = Annotations.from_stack(stack).find_warning(

@@ -1,4 +1,4 @@
-"""The chime-sdk-voice client as the resource handlers use it: retried, logged, with clear errors."""
+"""The chime-sdk-voice client as the resource handlers use it: retried, logged, clear errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.exceptions import ClientError
 
 from chime_provider._events import ProviderError
-from chime_provider._logging import EventLogger
+from chime_provider._logging import EventLogger, mask_phone_numbers
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_voice import ChimeSDKVoiceClient
@@ -97,7 +97,10 @@ class ChimeApiError(ProviderError):
     """A chime-sdk-voice call that failed; the message names the operation, code and reason."""
 
     def __init__(self, operation: str, code: str, message: str) -> None:
-        super().__init__(f"chime-sdk-voice {operation} failed with {code}: {message}")
+        # The reason lands in stack events and in the Lambda's error log: mask numbers there too.
+        super().__init__(
+            mask_phone_numbers(f"chime-sdk-voice {operation} failed with {code}: {message}")
+        )
         self.operation = operation
         self.code = code
         self.service_message = message

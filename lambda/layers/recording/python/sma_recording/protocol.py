@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "CALL_ID_ARGUMENT",
@@ -38,16 +38,13 @@ MAX_ARGUMENTS = 20
 _MAX_CALL_ID_LENGTH = 128
 
 
-class Command(str, Enum):
+class Command(StrEnum):
     """A recording command an application can send to a live call."""
 
     START = "start"
     PAUSE = "pause"
     RESUME = "resume"
     STOP = "stop"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class ProtocolError(ValueError):

@@ -1,0 +1,112 @@
+"""Fixtures for the chime-sdk-voice provider: a real boto3 client under botocore's Stubber.
+
+The Stubber checks every request against the chime-sdk-voice service model; teardown fails a test
+whose expected calls did not all happen.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from chime_provider._chime import RetryPolicy
+from chime_provider.handler import Runtime
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+SERVICE_TOKEN = (
+    f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:Recording-ProviderframeworkonEvent-1A2B3C"
+)
+STACK_ID = (
+    f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/Recording/"
+    "1f3c9a80-aa2b-11ef-9c61-0a1b2c3d4e5f"
+)
+
+
+@pytest.fixture(autouse=True)
+def _dummy_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for name in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+
+
+@pytest.fixture
+def client() -> Any:
+    return boto3.client("chime-sdk-voice", region_name=REGION)
+
+
+@pytest.fixture
+def stubber(client: Any) -> Iterator[Stubber]:
+    with Stubber(client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Every backoff delay the provider asked for, instead of sleeping."""
+    return []
+
+
+@pytest.fixture
+def regions() -> list[str]:
+    """The Region of every client the provider asked for."""
+    return []
+
+
+@pytest.fixture
+def runtime(client: Any, stubber: Stubber, sleeps: list[float], regions: list[str]) -> Runtime:
+    def client_for(region: str) -> Any:
+        regions.append(region)
+        return client
+
+    return Runtime(
+        client_for=client_for,
+        default_region=REGION,
+        # The upper bound of each jittered delay, so tests can assert on it.
+        retry=RetryPolicy(sleep=sleeps.append, jitter=lambda upper: upper),
+    )
+
+
+def _with_token(properties: Mapping[str, Any]) -> dict[str, Any]:
+    return {"ServiceToken": SERVICE_TOKEN, **properties}
+
+
+@pytest.fixture
+def cfn_event() -> Callable[..., dict[str, Any]]:
+    """Build a CloudFormation custom-resource event as the Provider framework forwards it."""
+
+    def build(
+        request_type: str,
+        resource_type: str,
+        properties: Mapping[str, Any],
+        *,
+        physical_id: str | None = None,
+        old_properties: Mapping[str, Any] | None = None,
+        logical_id: str = "Resource",
+    ) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": SERVICE_TOKEN,
+            "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
+            "StackId": STACK_ID,
+            "RequestId": str(uuid.uuid4()),
+            "LogicalResourceId": logical_id,
+            "ResourceType": resource_type,
+            "ResourceProperties": _with_token(properties),
+        }
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        if old_properties is not None:
+            event["OldResourceProperties"] = _with_token(old_properties)
+        return event
+
+    return build
