@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["lambda_asset_path"]
+__all__ = ["ASSET_EXCLUDES", "lambda_asset_path"]
+
+#: Never ship interpreter caches: they differ per machine and would change the asset hash.
+ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc"]
 
 _HERE = Path(__file__).resolve().parent
 _CANDIDATES = (_HERE / "_lambda", _HERE.parent / "lambda")

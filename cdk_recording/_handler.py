@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_recording._assets import lambda_asset_path
+from cdk_recording._assets import ASSET_EXCLUDES, lambda_asset_path
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import (
     HANDLER_ARCHITECTURE,
@@ -150,7 +150,9 @@ class RecordingLayer(Construct):
         self.layer_version = lambda_.LayerVersion(
             self,
             "Resource",
-            code=lambda_.Code.from_asset(lambda_asset_path("layers/recording")),
+            code=lambda_.Code.from_asset(
+                lambda_asset_path("layers/recording"), exclude=ASSET_EXCLUDES
+            ),
             compatible_runtimes=[
                 lambda_.Runtime.PYTHON_3_11,
                 lambda_.Runtime.PYTHON_3_12,
@@ -372,7 +374,7 @@ class RecordingHandler(Construct):
             "Function",
             runtime=HANDLER_RUNTIME,
             architecture=HANDLER_ARCHITECTURE,
-            code=lambda_.Code.from_asset(lambda_asset_path("recording")),
+            code=lambda_.Code.from_asset(lambda_asset_path("recording"), exclude=ASSET_EXCLUDES),
             handler="index.handler",
             layers=[self.layer.layer_version],
             memory_size=memory_size,

@@ -11,7 +11,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_recording._assets import lambda_asset_path
+from cdk_recording._assets import ASSET_EXCLUDES, lambda_asset_path
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import HANDLER_ARCHITECTURE, HANDLER_RUNTIME
 from cdk_recording._logs import encrypted_log_group, function_role
@@ -60,7 +60,7 @@ class ChimeVoiceProvider(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        code = lambda_.Code.from_asset(lambda_asset_path("chime_provider"))
+        code = lambda_.Code.from_asset(lambda_asset_path("chime_provider"), exclude=ASSET_EXCLUDES)
         self.log_group = encrypted_log_group(self, "Logs")
         sma_arns = stack.format_arn(
             service="chime",

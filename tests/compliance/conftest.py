@@ -1,0 +1,59 @@
+"""The example app and a no-number variant, synthesized once per session per Region."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+from app import example_stack
+from cdk_recording import SMA_REGIONS, CallRecording, apply_compliance
+
+EXAMPLE_REGIONS = ("us-east-1", "us-west-2")
+
+
+def _synth(outdir: Path, build: Any) -> dict[str, Any]:
+    app = cdk.App(
+        outdir=str(outdir),
+        context={"@aws-cdk/core:failSynthOnValidationErrors": False},
+    )
+    build(app)
+    apply_compliance(app)
+    app.synth()
+    report: dict[str, Any] = json.loads((outdir / "validation-report.json").read_text())
+    return {"outdir": outdir, "report": report}
+
+
+@pytest.fixture(scope="session")
+def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The example app (one ordered number) in each PSTN Region."""
+    return {
+        region: _synth(
+            tmp_path_factory.mktemp(f"example-{region}"),
+            lambda app, region=region: example_stack(app, region),
+        )
+        for region in EXAMPLE_REGIONS
+    }
+
+
+@pytest.fixture(scope="session")
+def sma_region_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One stack per SMA Region (no phone numbers: those exist only in the PSTN Regions)."""
+
+    def build(app: cdk.App) -> None:
+        for region in SMA_REGIONS:
+            stack = cdk.Stack(
+                app,
+                f"Recording-{region}",
+                env=cdk.Environment(account="123456789012", region=region),
+            )
+            CallRecording(stack, "CallRecording")
+
+    return _synth(tmp_path_factory.mktemp("sma-regions"), build)
+
+
+def template_path(outdir: Path, stack_name: str) -> Path:
+    return outdir / f"{stack_name}.template.json"
