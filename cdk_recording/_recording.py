@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from cdk_recording._defaults import METRICS_NAMESPACE
 from cdk_recording._handler import (
@@ -37,12 +38,42 @@ from cdk_recording._validation import Problems, check_e164, is_token
 
 __all__ = ["CallRecording"]
 
-#: CloudFormation's limit of resources per stack; the construct warns well before it.
+#: CloudFormation's limit of resources per stack; the construct warns at 90 % of it.
 _STACK_RESOURCE_LIMIT = 500
-#: Resources each routed number adds: the number and its SIP rule.
+_WARN_AT = 450
+#: Resources each routed number adds: the number and its SIP rule (measured: bench/run.py).
 _RESOURCES_PER_NUMBER = 2
-#: Resources of the construct without numbers (measured on the example app, rounded up).
-_BASE_RESOURCES = 40
+#: Resources of the construct and its provider without numbers (measured: 33 with one number).
+_BASE_RESOURCES = 31
+
+
+@jsii.implements(cdk.IAspect)
+class _StackSizeCheck:
+    """At synth, warn when the stack's resources (the user's included) near CloudFormation's limit.
+
+    Each routed number adds about 1.2 KB of template, so the 500-resource limit binds long before the
+    1 MB template limit (about 800 numbers).
+    """
+
+    def __init__(self, stack: cdk.Stack) -> None:
+        self._stack = stack
+        self._done = False
+
+    def visit(self, node: IConstruct) -> None:
+        if self._done or node is not self._stack:
+            return
+        self._done = True
+        count = sum(1 for c in self._stack.node.find_all() if isinstance(c, cdk.CfnResource))
+        message = (
+            f"stack {self._stack.stack_name} defines {count} resources; CloudFormation allows "
+            f"{_STACK_RESOURCE_LIMIT} per stack. Each routed phone number adds "
+            f"{_RESOURCES_PER_NUMBER}: move numbers to another stack with its own CallRecording"
+        )
+        # Over the limit, aws-cdk-lib itself fails the synth (TooManyResourcesInStack).
+        if _WARN_AT <= count <= _STACK_RESOURCE_LIMIT:
+            cdk.Annotations.of(self._stack).add_warning_v2(
+                "cdk-recording:stack-size", f"{message} (warning at {_WARN_AT})"
+            )
 
 
 class CallRecording(Construct):
@@ -240,6 +271,10 @@ class CallRecording(Construct):
             rule.node.add_dependency(number)
             self.phone_numbers.append(number)
             self.sip_rules.append(rule)
+
+        stack = cdk.Stack.of(self)
+        if not any(isinstance(a, _StackSizeCheck) for a in cdk.Aspects.of(stack).all):
+            cdk.Aspects.of(stack).add(_StackSizeCheck(stack))
 
         cdk.CfnOutput(
             self,

@@ -337,3 +337,29 @@ def test_token_region_is_not_validated_at_synth() -> None:
     stack = make_stack(None)
     recording = CallRecording(stack, "Recording")
     assert cdk.Token.is_unresolved(recording.sip_media_application.region)
+
+
+def test_warns_when_the_stack_nears_the_resource_limit() -> None:
+    from aws_cdk.assertions import Annotations
+
+    stack = make_stack()
+    numbers = [f"+1206555{n:04d}" for n in range(215)]  # 31 + 2 * 215 = 461 resources
+    CallRecording(stack, "Recording", phone_numbers=numbers)
+    warnings = Annotations.from_stack(stack).find_warning(
+        "/TestStack", Match.string_like_regexp("defines 461 resources")
+    )
+    assert len(warnings) == 1
+
+
+def test_synth_fails_clearly_when_other_resources_push_the_stack_over_the_limit() -> None:
+    """aws-cdk-lib refuses the stack itself; the message names the count and the types."""
+    from aws_cdk import aws_sns as sns
+
+    stack = make_stack()
+    CallRecording(stack, "Recording", phone_numbers=[f"+1206555{n:04d}" for n in range(200)])
+    for index in range(80):
+        sns.Topic(stack, f"Topic{index}")
+    with pytest.raises(
+        RuntimeError, match=r"TooManyResourcesInStack.*511.*Custom::ChimeSipRule \(200\)"
+    ):
+        Template.from_stack(stack)
