@@ -1,0 +1,284 @@
+"""Benchmarks: handler speed, synth cost, scale, footprint. Figures are printed, never asserted.
+
+Each figure is a ratio against a floor measured in the same run, so a noisy machine moves both.
+Run with ``make bench`` (the venv's Node 24 first on PATH). ``--quick`` runs fewer repetitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "tests" / "events"
+BIN = Path(sys.executable).parent
+
+EXAMPLE_CONFIG = {
+    "version": 1,
+    "application": "bench",
+    "metricsNamespace": "CdkRecording",
+    "destination": {"bucket": "bench-recordings", "prefix": "recordings"},
+    "track": "BOTH",
+    "leg": "LEG-A",
+    "autoStart": True,
+    "consent": {"speak": {"text": "This call is recorded."}},
+    "announceToCallee": False,
+    "bridge": {"endpointType": "PSTN", "uri": "+12065550199", "timeoutSeconds": 30},
+    "dtmf": {"pause": "*1", "resume": "*2"},
+}
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "JSII_NODE": str(BIN / "node"),
+        "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), str(ROOT / "lambda" / "layers" / "recording" / "python")]
+        ),
+    }
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _line(name: str, value: float, unit: str, floor: float | None = None, target: str = "") -> None:
+    ratio = f"  ratio {value / floor:6.2f}x" if floor else ""
+    floor_text = f"  floor {floor:10.3f} {unit}" if floor else ""
+    print(f"  {name:<44} {value:10.3f} {unit}{floor_text}{ratio}  {target}".rstrip())
+
+
+# -- handler -------------------------------------------------------------------------------------
+
+
+def bench_handler(rounds: int) -> None:
+    print("handler (sma_recording.entry.handler over the tests/events mix)")
+    os.environ["SMA_RECORDING_CONFIG"] = json.dumps(EXAMPLE_CONFIG)
+    sys.path.insert(0, str(ROOT / "lambda" / "layers" / "recording" / "python"))
+    from sma_recording.entry import handler  # noqa: PLC0415 - after the environment is set
+
+    raw = [p.read_text() for p in sorted(EVENTS.glob("*.json"))]
+    events = [json.loads(r) for r in raw]
+
+    class Context:
+        function_name = "bench"
+        aws_request_id = "bench-request"
+
+    context = Context()
+
+    def timed(fn: Callable[[int], object]) -> list[float]:
+        samples = []
+        for _ in range(rounds):
+            for index in range(len(events)):
+                start = time.perf_counter_ns()
+                fn(index)
+                samples.append((time.perf_counter_ns() - start) / 1000)
+        return samples
+
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    real_stdout = sys.stdout
+    sys.stdout = devnull
+    try:
+        handler_us = timed(lambda i: json.dumps(handler(json.loads(raw[i]), context)))
+    finally:
+        sys.stdout = real_stdout
+        devnull.close()
+    floor_us = timed(lambda i: json.dumps(json.loads(raw[i])))
+    print(f"  {len(events)} event kinds x {rounds} rounds = {len(handler_us)} invocations")
+    _line(
+        "median per event",
+        statistics.median(handler_us),
+        "us",
+        statistics.median(floor_us),
+        "(target <= 20x)",
+    )
+    _line("p99 per event", _percentile(handler_us, 0.99), "us", _percentile(floor_us, 0.99))
+
+    def cold(code: str) -> float:
+        runs = []
+        for _ in range(15):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], env=_env(), check=True)
+            runs.append((time.perf_counter() - start) * 1000)
+        return statistics.median(runs)
+
+    bare = cold("pass")
+    imported = cold("import sma_recording.entry")
+    _line("cold import of sma_recording.entry (process)", imported, "ms", bare)
+    _line("  import cost over a bare interpreter", imported - bare, "ms", None, "(target <= 50 ms)")
+
+
+# -- synth ---------------------------------------------------------------------------------------
+
+FLOOR_APP = """
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_, aws_s3 as s3
+app = cdk.App()
+stack = cdk.Stack(app, "Floor", env=cdk.Environment(account="111111111111", region="us-east-1"))
+s3.Bucket(stack, "Bucket")
+lambda_.Function(stack, "Function", runtime=lambda_.Runtime.PYTHON_3_14, handler="index.handler",
+                 code=lambda_.Code.from_inline("def handler(event, context): return {}"))
+app.synth()
+"""
+
+
+def _cli_synth(app_command: str, outdir: str) -> tuple[float, float]:
+    """Seconds and peak MiB (largest process of the run, from GNU time) of one `cdk synth`."""
+    cdk = ROOT / "node_modules" / ".bin" / "cdk"
+    start = time.perf_counter()
+    result = subprocess.run(
+        [
+            "/usr/bin/time",
+            "-f",
+            "%M",
+            str(cdk),
+            "synth",
+            "--quiet",
+            "--app",
+            app_command,
+            "--output",
+            outdir,
+        ],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"cdk synth failed for {app_command}: {result.stderr[-2000:]}")
+    peak_kib = int(result.stderr.strip().splitlines()[-1])
+    return seconds, peak_kib / 1024
+
+
+def bench_synth(rounds: int) -> None:
+    print("synth (npx cdk synth through the pinned CLI, Node 24)")
+    with tempfile.TemporaryDirectory() as tmp:
+        floor_app = Path(tmp) / "floor_app.py"
+        floor_app.write_text(FLOOR_APP)
+        example, floor = [], []
+        for index in range(rounds):
+            example.append(_cli_synth("python3 app.py", f"{tmp}/example{index}"))
+            floor.append(_cli_synth(f"python3 {floor_app}", f"{tmp}/floor{index}"))
+    ex_s = statistics.median(s for s, _ in example)
+    fl_s = statistics.median(s for s, _ in floor)
+    ex_m = max(m for _, m in example)
+    fl_m = max(m for _, m in floor)
+    print(f"  {rounds} runs each; the example app runs five cdk-nag packs, the floor none")
+    _line("example app synth time (median)", ex_s, "s", fl_s, "(target <= 1.3x)")
+    _line("peak memory of the largest process", ex_m, "MiB", fl_m)
+
+
+# -- scale ---------------------------------------------------------------------------------------
+
+SCALE_APP = """
+import json, os, sys, time
+start = time.perf_counter()
+import aws_cdk as cdk
+from cdk_recording import CallRecording
+n = int(sys.argv[1])
+app = cdk.App(outdir=sys.argv[2])
+stack = cdk.Stack(app, "Scale", env=cdk.Environment(account="111111111111", region="us-east-1"))
+CallRecording(stack, "Recording", phone_numbers=[f"+1206555{i:04d}" for i in range(n)])
+app.synth()
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+
+def bench_scale() -> None:
+    print("scale (in-process synth in a fresh interpreter, routed numbers in one stack)")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "scale.py"
+        script.write_text(SCALE_APP)
+        for count in (1, 10, 100):
+            out = Path(tmp) / f"out{count}"
+            result = subprocess.run(
+                [sys.executable, str(script), str(count), str(out)],
+                env=_env(),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            seconds = json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
+            template_path = out / "Scale.template.json"
+            resources = len(json.loads(template_path.read_text())["Resources"])
+            rows.append((count, seconds, resources, template_path.stat().st_size))
+    print(f"  {'numbers':>8} {'synth s':>8} {'resources':>10} {'template KiB':>13}")
+    for count, seconds, resources, size in rows:
+        print(f"  {count:>8} {seconds:>8.2f} {resources:>10} {size / 1024:>13.1f}")
+    (n1, _, r1, b1), (_, _, _, _), (n3, _, r3, b3) = rows
+    per_resources = (r3 - r1) / (n3 - n1)
+    per_kib = (b3 - b1) / (n3 - n1) / 1024
+    print(f"  growth: {per_resources:.2f} resources and {per_kib:.2f} KiB per number (linear)")
+    base = r1 - per_resources * n1
+    print(
+        f"  limits: 500 resources at {int((500 - base) // per_resources)} numbers; "
+        f"1 MB template at about {int((1024 - b1 / 1024) // per_kib)} numbers"
+    )
+
+
+# -- footprint -----------------------------------------------------------------------------------
+
+
+def bench_footprint() -> None:
+    print("footprint (example stack, us-east-1)")
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, str(ROOT / "app.py")],
+            cwd=ROOT,
+            env={**_env(), "CDK_OUTDIR": tmp},
+            capture_output=True,
+            check=True,
+        )
+        template: dict[str, Any] = json.loads(
+            (Path(tmp) / "CallRecordingExample.template.json").read_text()
+        )
+    resources = template["Resources"]
+    print(f"  {len(resources)} resources")
+    for kind, count in sorted(Counter(r["Type"] for r in resources.values()).items()):
+        print(f"    {count:>3}  {kind}")
+    print("  Lambda functions:")
+    for logical_id, resource in sorted(resources.items()):
+        if resource["Type"] == "AWS::Lambda::Function":
+            props = resource["Properties"]
+            print(
+                f"    {logical_id:<70} {props.get('Runtime', '?'):<11} "
+                f"{props.get('MemorySize', 128):>5} MB"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument(
+        "--only", choices=["handler", "synth", "scale", "footprint"], help="run one section"
+    )
+    args = parser.parse_args()
+    sections: dict[str, Callable[[], None]] = {
+        "handler": lambda: bench_handler(20 if args.quick else 200),
+        "synth": lambda: bench_synth(2 if args.quick else 5),
+        "scale": bench_scale,
+        "footprint": bench_footprint,
+    }
+    print(f"cdk-recording benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    for name, run in sections.items():
+        if args.only in (None, name):
+            run()
+
+
+if __name__ == "__main__":
+    main()
