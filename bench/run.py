@@ -67,7 +67,7 @@ def bench_handler(rounds: int) -> None:
     print("handler (sma_recording.entry.handler over the tests/events mix)")
     os.environ["SMA_RECORDING_CONFIG"] = json.dumps(EXAMPLE_CONFIG)
     sys.path.insert(0, str(ROOT / "lambda" / "layers" / "recording" / "python"))
-    from sma_recording.entry import handler  # noqa: PLC0415 - after the environment is set
+    from sma_recording.entry import handler
 
     raw = [p.read_text() for p in sorted(EVENTS.glob("*.json"))]
     events = [json.loads(r) for r in raw]
