@@ -113,7 +113,10 @@ class ValidationReport:
 
     @property
     def passed(self) -> bool:
-        """Whether every pack passed. A report with no packs has nothing open, so it passes."""
+        """Whether every pack passed.
+
+        A report with no packs passes: CDK leaves out packs with nothing to report.
+        """
         return all(p.passed for p in self.packs)
 
 
@@ -254,14 +257,15 @@ def _plural(count: int, noun: str) -> str:
 
 def _verdict(report: ValidationReport) -> str:
     if not report.packs:
-        return "No rule packs ran, so there is nothing to review."
-    failing = sum(not p.passed for p in report.packs)
+        # CDK lists only the packs that have a finding or an acknowledgement to report.
+        return "Passed: no rule pack reported a finding or an acknowledgement."
     packs = len(report.packs)
     if report.passed:
-        return f"Passed: no open findings in {_plural(packs, 'rule pack')}."
+        return f"Passed: no open findings in {_plural(packs, 'rule pack')} reported."
+    failing = sum(not p.passed for p in report.packs)
     return (
         f"Failed: {_plural(report.open_findings, 'open finding')}; "
-        f"{failing} of {_plural(packs, 'rule pack')} did not pass."
+        f"{failing} of {_plural(packs, 'rule pack')} reported did not pass."
     )
 
 

@@ -1,10 +1,10 @@
 """On-demand recording control: start, pause, resume or stop the recording of a live call.
 
-An application (agent desktop, supervisor tool, PCI workflow) calls
-:meth:`RecordingControl.pause` and friends with the SIP media application id and the call's transaction
-id. The client sends ``UpdateSipMediaApplicationCall`` with ``Arguments`` built by
-:func:`sma_recording.protocol.build_arguments`, the same module the recording handler decodes them
-with, so both sides share one contract.
+An application (agent desktop, supervisor tool, PCI workflow) calls :meth:`RecordingControl.pause`
+and friends with the SIP media application id and the call's transaction id. The client sends
+``UpdateSipMediaApplicationCall`` with ``Arguments`` built by
+:func:`sma_recording.protocol.build_arguments`, the module the recording handler decodes them with,
+so both sides share one contract.
 
 Acceptance is asynchronous: the service answers HTTP 202 and *then* invokes the handler with
 ``CALL_UPDATE_REQUESTED``. A returned transaction id means the request was accepted, not that the
@@ -36,13 +36,14 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 from botocore.exceptions import (
-    BaseEndpointResolverError,
     ClientError,
     ConfigParseError,
     CredentialRetrievalError,
     HTTPClientError,
     NoAuthTokenError,
     NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
     PartialCredentialsError,
     ProfileNotFound,
     SSLError,
@@ -77,8 +78,8 @@ _OPERATION = "UpdateSipMediaApplicationCall"
 #: The IAM action every control request needs.
 REQUIRED_IAM_ACTION = "chime:UpdateSipMediaApplicationCall"
 
-#: Attempts per request, the first included. With the default delays a request gives up after at most
-#: about 7.5 s of waiting, which suits an agent clicking "pause".
+#: Attempts per request, the first included. With the default delays a request gives up after at
+#: most about 7.5 s of waiting, which suits an agent clicking "pause".
 DEFAULT_MAX_ATTEMPTS = 5
 #: Backoff before the second attempt; it doubles per attempt (before jitter).
 DEFAULT_BASE_DELAY = 0.5
@@ -138,7 +139,7 @@ class InvalidControlRequestError(RecordingControlError, ValueError):
 
 
 class ControlConfigurationError(RecordingControlError):
-    """The AWS client could not be set up or sign the request: Region, credentials, profile, endpoint."""
+    """The AWS client could not be set up or sign: Region, credentials, profile, endpoint."""
 
 
 class ControlConnectionError(RecordingControlError):
@@ -246,8 +247,8 @@ class RecordingControl:
     ``max_attempts`` requests in all; every other error is raised at once.
 
     The Region, credentials and endpoint come the standard AWS ways (environment variables such as
-    ``AWS_REGION``, ``AWS_PROFILE``, ``AWS_ENDPOINT_URL_CHIME_SDK_VOICE`` or ``AWS_ENDPOINT_URL``, and
-    the shared config files), unless given here.
+    ``AWS_DEFAULT_REGION``, ``AWS_PROFILE``, ``AWS_ENDPOINT_URL_CHIME_SDK_VOICE`` or ``AWS_ENDPOINT_URL``,
+    and the shared config files), unless given here.
 
     :param client: a ``chime-sdk-voice`` client to use as is, including its own retry settings
         (which add to the retries here). Mutually exclusive with ``region_name``, ``endpoint_url``
@@ -281,9 +282,8 @@ class RecordingControl:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         base_delay: float = DEFAULT_BASE_DELAY,
         max_delay: float = DEFAULT_MAX_DELAY,
-        sleep: Callable[[float], None] = time.sleep,
-        # Jitter only spreads retries out; it needs no cryptographic randomness.
-        jitter: Callable[[], float] = random.random,  # noqa: S311
+        sleep: Callable[[float], None] | None = None,
+        jitter: Callable[[], float] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise InvalidControlRequestError(f"max_attempts={max_attempts!r} must be at least 1")
@@ -292,8 +292,9 @@ class RecordingControl:
         self._max_attempts = max_attempts
         self._base_delay = base_delay
         self._max_delay = max_delay
-        self._sleep = sleep
-        self._jitter = jitter
+        # Looked up now rather than at import, so a patched time.sleep applies.
+        self._sleep = sleep if sleep is not None else time.sleep
+        self._jitter = jitter if jitter is not None else random.random
         if client is not None:
             given = [
                 name
@@ -328,9 +329,9 @@ class RecordingControl:
                 endpoint_url=endpoint_url,
                 config=config,
             )
-        except BaseEndpointResolverError as error:
+        except NoRegionError as error:
             raise ControlConfigurationError(
-                "no AWS Region is configured: set AWS_REGION or a profile's region, or pass one "
+                "no AWS Region is configured: set AWS_DEFAULT_REGION or a profile's region, or pass one "
                 f"explicitly ({error})"
             ) from error
         except ProfileNotFound as error:
@@ -420,7 +421,7 @@ class RecordingControl:
                     "profile, SSO or role) for an identity allowed "
                     f"{REQUIRED_IAM_ACTION}"
                 ) from error
-            except ValidationError as error:
+            except (ParamValidationError, ValidationError) as error:
                 raise InvalidControlRequestError(
                     f"the request does not match the {_OPERATION} API: {error}"
                 ) from error
@@ -447,30 +448,35 @@ class RecordingControl:
         error: ClientError, sma_id: str, transaction_id: str, attempts: int
     ) -> ControlServiceError:
         code, message, status, request_id = _service_message(error)
-        details = {
-            "code": code,
-            "service_message": message,
-            "status_code": status,
-            "request_id": request_id,
-        }
         call = f"transaction {transaction_id} on SIP media application {sma_id}"
         if code in _NOT_FOUND_CODES:
             return CallNotFoundError(
                 f"call not found: {call}; the call has ended, or the ids are wrong "
                 f"({code}: {message})",
-                **details,  # type: ignore[arg-type]
+                code=code,
+                service_message=message,
+                status_code=status,
+                request_id=request_id,
             )
         if code in _ACCESS_DENIED_CODES:
             return ControlAccessDeniedError(
                 f"access denied for {call}: the caller needs IAM permission {REQUIRED_IAM_ACTION} "
                 f"on this SIP media application ({code}: {message})",
-                **details,  # type: ignore[arg-type]
+                code=code,
+                service_message=message,
+                status_code=status,
+                request_id=request_id,
             )
         if _is_retryable(error):
+            advice = (
+                "the default quota is 5 requests per second per Region: spread requests out or "
+                "request a quota increase"
+                if code in _THROTTLING_CODES or status == 429
+                else "the service is unavailable: try again later"
+            )
             return ControlThrottledError(
                 f"{_OPERATION} for {call} still failed after {attempts} attempt(s) "
-                f"({code}: {message}); the default quota is 5 requests per second per Region, "
-                "so spread requests out or request a quota increase",
+                f"({code}: {message}); {advice}",
                 attempts=attempts,
                 code=code,
                 service_message=message,
@@ -479,5 +485,8 @@ class RecordingControl:
             )
         return ControlServiceError(
             f"{_OPERATION} for {call} failed ({code}: {message})",
-            **details,  # type: ignore[arg-type]
+            code=code,
+            service_message=message,
+            status_code=status,
+            request_id=request_id,
         )

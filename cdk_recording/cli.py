@@ -1,0 +1,268 @@
+"""The ``cdk-recording`` console script.
+
+Subcommands:
+
+* ``call start|pause|resume|stop``: on-demand control of a live call's recording
+  (:class:`cdk_recording.control.RecordingControl`).
+* ``report``: a cdk-nag validation report as Markdown or HTML for a compliance reviewer.
+
+Adding a subcommand takes one function and one registration: write ``_add_<name>(subcommands)``,
+which adds the subcommand's parser and binds the function that runs it with
+``parser.set_defaults(run=...)`` (``run(args) -> exit code``), then list it in :data:`SUBCOMMANDS`.
+Raise :class:`CommandError` (or let a library error through) for a clean one-line failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sma_recording.protocol import Command
+
+from cdk_recording._report import (
+    DEFAULT_REPORT_PATH,
+    ReportError,
+    load_report,
+    render_html,
+    render_markdown,
+)
+from cdk_recording.control import (
+    ControlConfigurationError,
+    InvalidControlRequestError,
+    RecordingControl,
+    RecordingControlError,
+)
+
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "SUBCOMMANDS",
+    "CommandError",
+    "build_parser",
+    "main",
+]
+
+PROG = "cdk-recording"
+#: Success: the request was accepted, or the report has nothing open.
+EXIT_OK = 0
+#: The request failed, or the report has open findings.
+EXIT_FAILURE = 1
+#: The command line, the input file or the AWS configuration is wrong (argparse's own code too).
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A failure a subcommand reports as one line on stderr, with its exit code."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _non_empty(value: str) -> str:
+    """argparse type for ids: reject empty or whitespace-padded values at the flag."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    if value != value.strip():
+        raise argparse.ArgumentTypeError(f"{value!r} has surrounding whitespace")
+    return value
+
+
+# -- call --------------------------------------------------------------------------------------------
+
+_CALL_ACTIONS = {
+    Command.START: "Start recording the call.",
+    Command.PAUSE: "Pause the recording: audio is not captured until resume.",
+    Command.RESUME: "Resume a paused recording.",
+    Command.STOP: "Stop the recording.",
+}
+
+_CALL_EPILOG = """\
+The request is asynchronous: "accepted" means the service queued it for the SIP media application's
+handler (CALL_UPDATE_REQUESTED), not that the recording has already changed state.
+
+The Region, credentials and endpoint come from the standard AWS configuration (AWS_DEFAULT_REGION,
+AWS_PROFILE, AWS_ENDPOINT_URL_CHIME_SDK_VOICE, AWS_ENDPOINT_URL, shared config files) unless given
+as options. The caller needs the IAM action chime:UpdateSipMediaApplicationCall. Throttling is
+retried with backoff (the default quota is 5 requests per second per Region).
+
+exit status: 0 accepted, 1 refused or failed (call ended, access denied, throttled, unreachable),
+2 invalid arguments or AWS configuration (no Region, no credentials, unknown profile)."""
+
+
+def _add_call(subcommands: Subcommands) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    ids = common.add_argument_group("call")
+    ids.add_argument(
+        "--sma-id", required=True, type=_non_empty, help="the SIP media application id"
+    )
+    ids.add_argument(
+        "--transaction-id",
+        required=True,
+        type=_non_empty,
+        help="the call's transaction id (from the handler's first event, or from "
+        "CreateSipMediaApplicationCall)",
+    )
+    ids.add_argument(
+        "--call-id",
+        type=_non_empty,
+        help="the leg to act on (default: the leg the handler is configured to record)",
+    )
+    aws = common.add_argument_group("AWS")
+    aws.add_argument("--region", help="the SIP media application's Region")
+    aws.add_argument("--profile", help="the shared-config profile to use")
+    aws.add_argument("--endpoint-url", help="a different chime-sdk-voice endpoint")
+
+    parser = subcommands.add_parser(
+        "call",
+        help="start, pause, resume or stop the recording of a live call",
+        description="Control the recording of a live call (UpdateSipMediaApplicationCall).",
+        epilog=_CALL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for command, summary in _CALL_ACTIONS.items():
+        action = actions.add_parser(
+            command.value,
+            parents=[common],
+            help=summary[0].lower() + summary[1:].rstrip("."),
+            description=summary,
+            epilog=_CALL_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        action.set_defaults(run=_run_call, command=command)
+
+
+def _run_call(args: argparse.Namespace) -> int:
+    command: Command = args.command
+    try:
+        control = RecordingControl(
+            region_name=args.region, endpoint_url=args.endpoint_url, profile_name=args.profile
+        )
+        accepted = control.send(command, args.sma_id, args.transaction_id, args.call_id)
+    except (ControlConfigurationError, InvalidControlRequestError) as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+    leg = f" of call {args.call_id}" if args.call_id else ""
+    print(
+        f"accepted: {command.value} recording{leg} for transaction {accepted} "
+        "(asynchronous: the handler runs shortly)"
+    )
+    return EXIT_OK
+
+
+# -- report ------------------------------------------------------------------------------------------
+
+_REPORT_EPILOG = f"""\
+PATH is the report written by `cdk synth` when cdk-nag packs are applied, or the cloud assembly
+directory holding it (default: {DEFAULT_REPORT_PATH}).
+
+exit status: 0 no open findings, 1 open findings (or a pack that did not conclude success),
+2 missing or malformed report, or invalid arguments."""
+
+
+def _add_report(subcommands: Subcommands) -> None:
+    parser = subcommands.add_parser(
+        "report",
+        help="render a cdk-nag validation report for a compliance reviewer",
+        description="Render a cdk-nag validation report: per rule pack, its conclusion, its open\n"
+        "findings (rule, severity, construct paths) and its acknowledgements with their reasons.",
+        epilog=_REPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "path",
+        metavar="PATH",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_REPORT_PATH,
+        help=f"the validation report or cloud assembly directory (default: {DEFAULT_REPORT_PATH})",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("markdown", "html"),
+        default="markdown",
+        help="output format (default: markdown)",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help="write to FILE instead of standard output",
+    )
+    parser.set_defaults(run=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    path: Path = args.path
+    try:
+        report = load_report(path)
+    except ReportError as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+    render = render_html if args.format == "html" else render_markdown
+    page = render(report, source=str(path))
+    output: Path | None = args.output
+    if output is None:
+        sys.stdout.write(page)
+    else:
+        try:
+            output.write_text(page, encoding="utf-8")
+        except OSError as error:
+            raise CommandError(f"{output}: cannot write: {error.strerror}", EXIT_USAGE) from error
+        print(
+            f"wrote {output}: {report.open_findings} open finding(s) "
+            f"in {len(report.packs)} rule pack(s)"
+        )
+    return EXIT_OK if report.passed else EXIT_FAILURE
+
+
+# -- entry point -------------------------------------------------------------------------------------
+
+#: Every subcommand's registration, in ``--help`` order.
+SUBCOMMANDS: tuple[Callable[[Subcommands], None], ...] = (_add_call, _add_report)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``cdk-recording`` argument parser, with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Tools for cdk-recording: call recording with Amazon Chime SDK SIP media "
+        "applications.",
+    )
+    subcommands = parser.add_subparsers(dest="subcommand", metavar="COMMAND", required=True)
+    for register in SUBCOMMANDS:
+        register(subcommands)
+    return parser
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the console script; return its exit status instead of exiting.
+
+    :param argv: the arguments after the program name. Default: ``sys.argv[1:]``.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, or a usage error argparse has already printed
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except CommandError as error:
+        message, code = str(error), error.exit_code
+    except RecordingControlError as error:
+        message, code = str(error), EXIT_FAILURE
+    except KeyboardInterrupt:
+        message, code = "interrupted", 130
+    print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
+    return code
