@@ -1,0 +1,658 @@
+"""The recording configuration: what the construct writes into ``SMA_RECORDING_CONFIG``.
+
+The construct serialises the options of the recording handler as JSON into the environment variable
+:data:`ENV_VAR`; the entry module reads it once per cold start with :func:`load_config`. The schema
+(version 1) is::
+
+    {
+      "version": 1,
+      "application": "<value of the metrics dimension 'Application'>",
+      "metricsNamespace": "CdkRecording",
+      "destination": {"bucket": "<bucket name>", "prefix": "recordings"},
+      "track": "BOTH",             # BOTH | INCOMING | OUTGOING
+      "leg": "LEG-A",              # LEG-A | LEG-B
+      "autoStart": true,
+      "consent": null,             # or {"speak": {...}} or {"audio": {"bucket": ..., "key": ...}}
+      "announceToCallee": false,
+      "bridge": null,              # or {"endpointType", "uri", "arn", "callerId", "timeoutSeconds"}
+      "dtmf": null                 # or {"pause": "*1", "resume": "*2"}
+    }
+
+``application`` and ``destination.bucket`` are required; every other key may be left out and then takes
+the default shown. Unknown keys are rejected, so a misspelt option is reported instead of ignored.
+
+An invalid configuration never raises out of the Lambda handler: :func:`load_config` returns a
+*disabled* configuration (:attr:`RecordingConfig.disabled_reason` set) that keeps whatever could still
+be used safely (``application`` and ``metricsNamespace`` for the metrics, and ``bridge`` so that inbound
+calls still reach their destination), together with the list of problems to log. A disabled
+configuration never records and never plays the consent announcement.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+__all__ = [
+    "DEFAULT_METRICS_NAMESPACE",
+    "ENV_VAR",
+    "SCHEMA_VERSION",
+    "AudioConsent",
+    "Bridge",
+    "ConfigError",
+    "Consent",
+    "Destination",
+    "DtmfControl",
+    "EndpointType",
+    "Engine",
+    "Leg",
+    "RecordingConfig",
+    "SpeakConsent",
+    "Track",
+    "load_config",
+    "parse_config",
+]
+
+#: The environment variable that carries the JSON configuration.
+ENV_VAR = "SMA_RECORDING_CONFIG"
+#: The only schema version this package understands.
+SCHEMA_VERSION = 1
+#: CloudWatch namespace used when the configuration does not name one.
+DEFAULT_METRICS_NAMESPACE = "CdkRecording"
+
+# S3 bucket naming rules (the subset that matters here: 3-63 lowercase letters, digits, dots, hyphens).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+# Same rule as the construct: 1-8 of the DTMF keys 0-9 * #.
+_DTMF = re.compile(r"^[0-9*#]{1,8}$")
+# Same rule as the construct (CloudWatch namespaces).
+_NAMESPACE = re.compile(r"^[A-Za-z0-9_./#:-]{1,255}$")
+_MAX_SPEAK_TEXT = 1000  # Speak: Text is at most 1,000 characters.
+_MAX_PREFIX = 900  # well under S3's 1,024-byte key limit, leaving room for the service's key suffix
+_MAX_NAME = 255
+
+
+class Track(StrEnum):
+    """StartCallRecording ``Track``, relative to the recorded leg."""
+
+    BOTH = "BOTH"
+    INCOMING = "INCOMING"
+    OUTGOING = "OUTGOING"
+
+
+class Leg(StrEnum):
+    """A call leg, as the service tags participants."""
+
+    A = "LEG-A"
+    B = "LEG-B"
+
+
+class EndpointType(StrEnum):
+    """CallAndBridge ``BridgeEndpointType``."""
+
+    PSTN = "PSTN"
+    AWS = "AWS"
+
+
+class Engine(StrEnum):
+    """Amazon Polly engine for Speak."""
+
+    STANDARD = "standard"
+    NEURAL = "neural"
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; :attr:`problems` lists every problem found, each naming the key."""
+
+    def __init__(self, problems: list[str] | tuple[str, ...]) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        super().__init__("invalid recording configuration: " + "; ".join(self.problems))
+
+
+def _raise_if(problems: list[str]) -> None:
+    if problems:
+        raise ConfigError(problems)
+
+
+def _check_bucket(path: str, value: str, problems: list[str]) -> None:
+    if not _BUCKET.match(value) or ".." in value:
+        problems.append(f"{path} must be an S3 bucket name (3-63 of a-z 0-9 . -), got {value!r}")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where recordings are delivered.
+
+    :param bucket: the S3 bucket (same account as the SIP media application).
+    :param prefix: key prefix without leading or trailing slash. Default: none, and the service then
+        uses its own ``Amazon-Chime-SMA-Call-Recordings/`` folder.
+    """
+
+    bucket: str
+    prefix: str = ""
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        _check_bucket("destination.bucket", self.bucket, problems)
+        if len(self.prefix) > _MAX_PREFIX or not self.prefix.isprintable():
+            problems.append(
+                f"destination.prefix must be at most {_MAX_PREFIX} printable characters"
+            )
+        elif self.prefix != self.prefix.strip("/"):
+            problems.append(
+                f"destination.prefix must not start or end with '/', got {self.prefix!r}"
+            )
+        _raise_if(problems)
+
+    @property
+    def location(self) -> str:
+        """StartCallRecording ``Destination.Location``: ``bucket`` or ``bucket/prefix``."""
+        return f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
+
+
+@dataclass(frozen=True)
+class SpeakConsent:
+    """A consent announcement said with Amazon Polly (the Speak action).
+
+    :param text: 1-1,000 characters; text starting with ``<speak>`` is sent as SSML.
+    :param voice_id: Polly voice. Default: the service default (Joanna).
+    :param engine: ``standard`` or ``neural``. Default: the service default (standard).
+    :param language_code: e.g. ``en-US``. Default: the service default.
+    """
+
+    text: str
+    voice_id: str | None = None
+    engine: Engine | None = None
+    language_code: str | None = None
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not self.text.strip() or len(self.text) > _MAX_SPEAK_TEXT:
+            problems.append(f"consent.speak.text must be 1-{_MAX_SPEAK_TEXT} characters")
+        if self.engine is not None and self.engine not in tuple(Engine):
+            problems.append(f"consent.speak.engine must be standard or neural, got {self.engine!r}")
+        for name, value in (("voiceId", self.voice_id), ("languageCode", self.language_code)):
+            if value is not None and (not value or len(value) > _MAX_NAME):
+                problems.append(f"consent.speak.{name} must be a non-empty string or null")
+        _raise_if(problems)
+
+    @property
+    def is_ssml(self) -> bool:
+        """Whether :attr:`text` is SSML (sent with ``TextType: ssml``)."""
+        return self.text.lstrip().startswith("<speak")
+
+
+@dataclass(frozen=True)
+class AudioConsent:
+    """A consent announcement played from S3 (the PlayAudio action); a PCM WAV of at most 50 MB."""
+
+    bucket: str
+    key: str
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        _check_bucket("consent.audio.bucket", self.bucket, problems)
+        if not self.key or len(self.key) > 1024:
+            problems.append("consent.audio.key must be 1-1,024 characters")
+        _raise_if(problems)
+
+
+#: A consent announcement: spoken text or an audio file.
+Consent = SpeakConsent | AudioConsent
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """Where inbound calls are connected with CallAndBridge.
+
+    :param uri: an E.164 number for ``PSTN``; the SIP URI or number for ``AWS`` (Voice Connector).
+    :param endpoint_type: ``PSTN`` or ``AWS``. Default: ``PSTN``.
+    :param arn: the Voice Connector (group) ARN; required for ``AWS``, not allowed for ``PSTN``.
+    :param caller_id: E.164 caller id shown to the callee. Default: LEG-A's ``From``.
+    :param timeout_seconds: how long the callee rings, 1-120. Default: 30.
+    """
+
+    uri: str
+    endpoint_type: EndpointType = EndpointType.PSTN
+    arn: str | None = None
+    caller_id: str | None = None
+    timeout_seconds: int = 30
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if self.endpoint_type not in tuple(EndpointType):
+            problems.append(f"bridge.endpointType must be PSTN or AWS, got {self.endpoint_type!r}")
+        if self.endpoint_type == EndpointType.PSTN:
+            if not _E164.match(self.uri):
+                problems.append(f"bridge.uri must be an E.164 number for PSTN, got {self.uri!r}")
+            if self.arn is not None:
+                problems.append("bridge.arn is only allowed with endpointType AWS")
+        elif self.endpoint_type == EndpointType.AWS:
+            if not self.uri or len(self.uri) > _MAX_NAME:
+                problems.append("bridge.uri must be a non-empty string")
+            if not self.arn or not self.arn.startswith("arn:"):
+                problems.append("bridge.arn must be a Voice Connector ARN for endpointType AWS")
+        if self.caller_id is not None and not _E164.match(self.caller_id):
+            problems.append(
+                f"bridge.callerId must be an E.164 number or null, got {self.caller_id!r}"
+            )
+        if (
+            isinstance(self.timeout_seconds, bool)
+            or not isinstance(self.timeout_seconds, int)
+            or not 1 <= self.timeout_seconds <= 120
+        ):
+            problems.append(
+                f"bridge.timeoutSeconds must be an integer 1-120, got {self.timeout_seconds!r}"
+            )
+        _raise_if(problems)
+
+
+@dataclass(frozen=True)
+class DtmfControl:
+    """Keys that pause and resume recording, heard through a background ReceiveDigits.
+
+    :param pause: 1-8 of the keys ``0-9 * #``, e.g. ``*1``.
+    :param resume: likewise, different from ``pause`` and neither a prefix of the other.
+    """
+
+    pause: str
+    resume: str
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        for name, digits in (("pause", self.pause), ("resume", self.resume)):
+            if not _DTMF.match(digits):
+                problems.append(f"dtmf.{name} must be 1-8 of the keys 0-9 * #, got {digits!r}")
+        if not problems and (
+            self.pause.startswith(self.resume) or self.resume.startswith(self.pause)
+        ):
+            problems.append(
+                "dtmf.pause and dtmf.resume must differ and not be prefixes of each other"
+            )
+        _raise_if(problems)
+
+    @property
+    def input_digits_regex(self) -> str:
+        """ReceiveDigits ``InputDigitsRegex`` matching exactly one of the two codes."""
+        return f"^({_regex_escape(self.pause)}|{_regex_escape(self.resume)})$"
+
+
+def _regex_escape(digits: str) -> str:
+    # Only '*' is special among the DTMF keys; '#' needs no escape (and re.escape would add '\#',
+    # which not every regex dialect accepts).
+    return "".join("\\" + char if char in "\\^$.|?*+()[]{}" else char for char in digits)
+
+
+@dataclass(frozen=True)
+class RecordingConfig:
+    """How calls are answered and recorded. See the module docstring for the JSON schema.
+
+    :param application: value of the metrics dimension ``Application``.
+    :param destination: where recordings go.
+    :param metrics_namespace: CloudWatch namespace. Default: ``CdkRecording``.
+    :param track: which audio to record. Default: ``BOTH``.
+    :param leg: which leg to record; ``LEG-B`` falls back to LEG-A when the call has no LEG-B.
+        Default: ``LEG-A``.
+    :param auto_start: start recording when the call connects; false records only on demand.
+        Default: true.
+    :param consent: announcement played before recording. Default: none.
+    :param announce_to_callee: also play ``consent`` to LEG-B once bridged. Default: false.
+    :param bridge: where inbound calls are connected. Default: none (the caller alone is recorded).
+    :param dtmf: keys that pause and resume recording. Default: none.
+    :param disabled_reason: set only on the fallback configuration :func:`load_config` returns for an
+        invalid one; recording is then off. Default: none (enabled).
+    """
+
+    application: str
+    destination: Destination
+    metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
+    track: Track = Track.BOTH
+    leg: Leg = Leg.A
+    auto_start: bool = True
+    consent: Consent | None = None
+    announce_to_callee: bool = False
+    bridge: Bridge | None = None
+    dtmf: DtmfControl | None = None
+    disabled_reason: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not self.application or len(self.application) > _MAX_NAME:
+            problems.append(f"application must be 1-{_MAX_NAME} characters")
+        elif not self.application.isprintable():
+            problems.append("application must be printable")
+        if not _NAMESPACE.match(self.metrics_namespace) or self.metrics_namespace.startswith(
+            "AWS/"
+        ):
+            problems.append(
+                "metricsNamespace must be 1-255 of letters, digits and _ . / # : - "
+                f"and not start with AWS/, got {self.metrics_namespace!r}"
+            )
+        if self.track not in tuple(Track):
+            problems.append(f"track must be BOTH, INCOMING or OUTGOING, got {self.track!r}")
+        if self.leg not in tuple(Leg):
+            problems.append(f"leg must be LEG-A or LEG-B, got {self.leg!r}")
+        if self.announce_to_callee and self.consent is None:
+            problems.append("announceToCallee needs a consent announcement to play")
+        _raise_if(problems)
+
+    @property
+    def recording_enabled(self) -> bool:
+        """False for the fallback of an invalid configuration: nothing is recorded."""
+        return self.disabled_reason is None
+
+    @classmethod
+    def from_json(cls, text: str) -> RecordingConfig:
+        """Parse the JSON document; :raises ConfigError: listing every problem."""
+        return parse_config(text)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON document of this configuration (the inverse of :func:`parse_config`)."""
+        consent: dict[str, Any] | None = None
+        if isinstance(self.consent, SpeakConsent):
+            consent = {
+                "speak": {
+                    "text": self.consent.text,
+                    "voiceId": self.consent.voice_id,
+                    "engine": None if self.consent.engine is None else str(self.consent.engine),
+                    "languageCode": self.consent.language_code,
+                }
+            }
+        elif isinstance(self.consent, AudioConsent):
+            consent = {"audio": {"bucket": self.consent.bucket, "key": self.consent.key}}
+        bridge: dict[str, Any] | None = None
+        if self.bridge is not None:
+            bridge = {
+                "endpointType": str(self.bridge.endpoint_type),
+                "uri": self.bridge.uri,
+                "arn": self.bridge.arn,
+                "callerId": self.bridge.caller_id,
+                "timeoutSeconds": self.bridge.timeout_seconds,
+            }
+        return {
+            "version": SCHEMA_VERSION,
+            "application": self.application,
+            "metricsNamespace": self.metrics_namespace,
+            "destination": {"bucket": self.destination.bucket, "prefix": self.destination.prefix},
+            "track": str(self.track),
+            "leg": str(self.leg),
+            "autoStart": self.auto_start,
+            "consent": consent,
+            "announceToCallee": self.announce_to_callee,
+            "bridge": bridge,
+            "dtmf": None
+            if self.dtmf is None
+            else {"pause": self.dtmf.pause, "resume": self.dtmf.resume},
+        }
+
+
+# -- parsing ------------------------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+_MISSING = object()
+
+
+class _Reader:
+    """Reads typed values from one JSON object, collecting problems instead of raising."""
+
+    def __init__(self, data: Mapping[str, Any], path: str, allowed: set[str], problems: list[str]):
+        self.data = data
+        self.path = path
+        self.problems = problems
+        for key in sorted(set(data) - allowed, key=str):
+            problems.append(f"{self._name(str(key))} is not a known key")
+
+    def _name(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(
+        self, key: str, kind: type[_T], default: Any = _MISSING, *, nullable: bool = False
+    ) -> Any:
+        """The value at ``key`` if it has type ``kind`` (or is null when allowed); else ``default``."""
+        value = self.data.get(key, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                self.problems.append(f"{self._name(key)} is required")
+            return None if default is _MISSING else default
+        if value is None and nullable:
+            return None
+        # bool is a subclass of int: never accept true/false where a number is expected.
+        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            return value
+        expected = {str: "a string", bool: "true or false", int: "an integer", dict: "an object"}
+        self.problems.append(
+            f"{self._name(key)} must be {expected.get(kind, kind.__name__)}"
+            + (" or null" if nullable else "")
+            + f", got {json.dumps(value)[:60]}"
+        )
+        return None if default is _MISSING else default
+
+    def section(self, key: str, allowed: set[str]) -> _Reader | None:
+        """A nested object (or None when absent or null)."""
+        value = self.get(key, dict, None, nullable=True)
+        if value is None:
+            return None
+        return _Reader(value, self._name(key), allowed, self.problems)
+
+
+def _build(problems: list[str], factory: Callable[[], _T]) -> _T | None:
+    try:
+        return factory()
+    except ConfigError as error:
+        problems.extend(error.problems)
+        return None
+
+
+def _parse_destination(root: _Reader, problems: list[str]) -> Destination | None:
+    reader = root.section("destination", {"bucket", "prefix"})
+    if reader is None:
+        if "destination" not in root.data:
+            problems.append("destination is required")
+        elif root.data.get("destination") is None:
+            problems.append("destination must be an object, got null")
+        return None
+    bucket = reader.get("bucket", str)
+    prefix = reader.get("prefix", str, "", nullable=True) or ""
+    if bucket is None:
+        return None
+    return _build(problems, lambda: Destination(bucket, prefix))
+
+
+def _parse_consent(root: _Reader, problems: list[str]) -> Consent | None:
+    reader = root.section("consent", {"speak", "audio"})
+    if reader is None:
+        return None
+    speak = reader.section("speak", {"text", "voiceId", "engine", "languageCode"})
+    audio = reader.section("audio", {"bucket", "key"})
+    if (speak is None) == (audio is None):
+        problems.append("consent must have exactly one of speak or audio")
+        return None
+    if speak is not None:
+        text = speak.get("text", str)
+        voice = speak.get("voiceId", str, None, nullable=True)
+        engine = speak.get("engine", str, None, nullable=True)
+        language = speak.get("languageCode", str, None, nullable=True)
+        if text is None:
+            return None
+        if engine is not None and engine not in tuple(Engine):
+            problems.append(
+                f"consent.speak.engine must be standard, neural or null, got {engine!r}"
+            )
+            return None
+        return _build(
+            problems,
+            lambda: SpeakConsent(text, voice, None if engine is None else Engine(engine), language),
+        )
+    assert audio is not None
+    bucket = audio.get("bucket", str)
+    key = audio.get("key", str)
+    if bucket is None or key is None:
+        return None
+    return _build(problems, lambda: AudioConsent(bucket, key))
+
+
+def _parse_bridge(root: _Reader, problems: list[str]) -> Bridge | None:
+    reader = root.section("bridge", {"endpointType", "uri", "arn", "callerId", "timeoutSeconds"})
+    if reader is None:
+        return None
+    endpoint = reader.get("endpointType", str, "PSTN")
+    uri = reader.get("uri", str)
+    arn = reader.get("arn", str, None, nullable=True)
+    caller_id = reader.get("callerId", str, None, nullable=True)
+    timeout = reader.get("timeoutSeconds", int, 30, nullable=True)
+    if endpoint not in tuple(EndpointType):
+        problems.append(f"bridge.endpointType must be PSTN or AWS, got {endpoint!r}")
+        return None
+    if uri is None:
+        return None
+    return _build(
+        problems,
+        lambda: Bridge(
+            uri, EndpointType(endpoint), arn, caller_id, 30 if timeout is None else timeout
+        ),
+    )
+
+
+def _parse_dtmf(root: _Reader, problems: list[str]) -> DtmfControl | None:
+    reader = root.section("dtmf", {"pause", "resume"})
+    if reader is None:
+        return None
+    pause = reader.get("pause", str)
+    resume = reader.get("resume", str)
+    if pause is None or resume is None:
+        return None
+    return _build(problems, lambda: DtmfControl(pause, resume))
+
+
+_TOP_LEVEL = {
+    "version",
+    "application",
+    "metricsNamespace",
+    "destination",
+    "track",
+    "leg",
+    "autoStart",
+    "consent",
+    "announceToCallee",
+    "bridge",
+    "dtmf",
+}
+
+
+@dataclass
+class _Parsed:
+    problems: list[str]
+    application: str | None = None
+    namespace: str | None = None
+    bridge: Bridge | None = None
+    config: RecordingConfig | None = None
+
+
+def _parse(data: object) -> _Parsed:
+    problems: list[str] = []
+    parsed = _Parsed(problems)
+    if not isinstance(data, Mapping):
+        problems.append(f"the configuration must be a JSON object, got {type(data).__name__}")
+        return parsed
+    root = _Reader(data, "", _TOP_LEVEL, problems)
+    version = root.get("version", int, SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        problems.append(f"version must be {SCHEMA_VERSION}, got {version!r}")
+    application = root.get("application", str)
+    if application is not None and 0 < len(application) <= _MAX_NAME and application.isprintable():
+        parsed.application = application
+    namespace = root.get("metricsNamespace", str, DEFAULT_METRICS_NAMESPACE)
+    if _NAMESPACE.match(namespace) and not namespace.startswith("AWS/"):
+        parsed.namespace = namespace
+    destination = _parse_destination(root, problems)
+    track = root.get("track", str, "BOTH")
+    if track not in tuple(Track):
+        problems.append(f"track must be BOTH, INCOMING or OUTGOING, got {track!r}")
+    leg = root.get("leg", str, "LEG-A")
+    if leg not in tuple(Leg):
+        problems.append(f"leg must be LEG-A or LEG-B, got {leg!r}")
+    auto_start = root.get("autoStart", bool, True)
+    announce = root.get("announceToCallee", bool, False)
+    consent = _parse_consent(root, problems)
+    parsed.bridge = _parse_bridge(root, problems)
+    dtmf = _parse_dtmf(root, problems)
+    if problems or application is None or destination is None:
+        return parsed
+    parsed.config = _build(
+        problems,
+        lambda: RecordingConfig(
+            application=application,
+            destination=destination,
+            metrics_namespace=namespace,
+            track=Track(track),
+            leg=Leg(leg),
+            auto_start=auto_start,
+            consent=consent,
+            announce_to_callee=announce,
+            bridge=parsed.bridge,
+            dtmf=dtmf,
+        ),
+    )
+    return parsed
+
+
+def _decode(text: str | bytes | Mapping[str, Any]) -> tuple[object, list[str]]:
+    if isinstance(text, Mapping):
+        return text, []
+    try:
+        return json.loads(text), []
+    except (ValueError, TypeError) as error:
+        return None, [f"the configuration is not valid JSON: {error}"]
+
+
+def parse_config(text: str | bytes | Mapping[str, Any]) -> RecordingConfig:
+    """Parse the configuration (a JSON document or an already decoded object).
+
+    :raises ConfigError: listing every problem found.
+    """
+    data, problems = _decode(text)
+    if problems:
+        raise ConfigError(problems)
+    parsed = _parse(data)
+    if parsed.config is None:
+        raise ConfigError(parsed.problems or ["the configuration is incomplete"])
+    return parsed.config
+
+
+def load_config(text: str | None) -> tuple[RecordingConfig, tuple[str, ...]]:
+    """The configuration to run with, and the problems that disabled recording (empty when valid).
+
+    Never raises. For a missing or invalid ``text`` the configuration returned is disabled
+    (:attr:`RecordingConfig.recording_enabled` is false): it keeps ``application``,
+    ``metricsNamespace`` and ``bridge`` when those parts are valid on their own, so metrics still
+    reach the right dimension and inbound calls still reach their destination, unrecorded.
+    """
+    if text is None or not text.strip():
+        problems: tuple[str, ...] = (f"environment variable {ENV_VAR} is not set",)
+        return _fallback(None, problems), problems
+    data, decode_problems = _decode(text)
+    if decode_problems:
+        return _fallback(None, tuple(decode_problems)), tuple(decode_problems)
+    parsed = _parse(data)
+    if parsed.config is not None:
+        return parsed.config, ()
+    problems = tuple(parsed.problems) or ("the configuration is incomplete",)
+    return _fallback(parsed, problems), problems
+
+
+def _fallback(parsed: _Parsed | None, problems: tuple[str, ...]) -> RecordingConfig:
+    return RecordingConfig(
+        application=(parsed.application if parsed and parsed.application else "unknown"),
+        # A placeholder: a disabled configuration never sends StartCallRecording.
+        destination=Destination("recording-disabled"),
+        metrics_namespace=(
+            parsed.namespace if parsed and parsed.namespace else DEFAULT_METRICS_NAMESPACE
+        ),
+        auto_start=False,
+        bridge=parsed.bridge if parsed else None,
+        disabled_reason="; ".join(problems),
+    )

@@ -1,0 +1,94 @@
+"""The recording handler's Lambda entry point: ``handler(event, context)``.
+
+This is the only module of the recording handler that touches the outside world. On the first
+invocation of an execution environment (the cold start) it reads:
+
+* ``SMA_RECORDING_CONFIG``: the JSON configuration (see :mod:`sma_recording.config`). Missing or
+  invalid: an error is logged once with every problem, and recording is disabled (see
+  :func:`sma_recording.config.load_config` for how calls are still answered);
+* ``LOG_LEVEL``: DEBUG, INFO (default), WARNING or ERROR. At DEBUG the raw event is logged too (with
+  phone numbers masked, as on every line).
+
+Each invocation then reads the call state from the event's transaction attributes, calls the pure
+:func:`sma_recording.core.decide`, writes the decision's log lines and EMF metrics to stdout and
+returns the response. Nothing raises out of :func:`handler`: an unexpected exception is logged with its
+traceback and answered with ``{"SchemaVersion": "1.0", "Actions": []}``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sma_recording._runtime import LOG_LEVEL_ENV, Runtime
+from sma_recording.actions import response
+from sma_recording.config import ENV_VAR, RecordingConfig, load_config
+from sma_recording.core import decide
+from sma_recording.telemetry import LOGGER_NAME, CallLogger
+
+__all__ = ["ENV_VAR", "LOG_LEVEL_ENV", "RecordingHandler", "handler"]
+
+
+class RecordingHandler:
+    """A Lambda handler bound to one configuration (what :func:`handler` runs after a cold start).
+
+    :param config: the configuration to run with.
+    :param problems: why ``config`` is a disabled fallback, logged once. Default: none.
+    :param log_level: level of the package logger. Default: INFO.
+    :param clock: seconds since the epoch, for metric timestamps. Default: :func:`time.time`.
+    """
+
+    def __init__(
+        self,
+        config: RecordingConfig,
+        *,
+        problems: Sequence[str] = (),
+        log_level: str | int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.runtime = Runtime(config, problems, log_level=log_level, clock=clock)
+
+    @property
+    def config(self) -> RecordingConfig:
+        """The configuration in use."""
+        return self.runtime.config
+
+    def __call__(self, event: object, context: object = None) -> dict[str, Any]:
+        log: CallLogger | None = None
+        try:
+            log = self.runtime.call_logger(event, context)
+            if log.logger.isEnabledFor(logging.DEBUG):
+                log.log(logging.DEBUG, "event", {"event": event})
+            state = self.runtime.state_of(event, log)
+            decision = decide(event, state, self.runtime.config)
+            body = decision.response()
+            self.runtime.emit(decision, log)
+            log.log(logging.INFO, "response", {"actions": body["Actions"]})
+            return body
+        except Exception:
+            (log or CallLogger(logging.getLogger(LOGGER_NAME), {})).log(
+                logging.ERROR, "internal error; answered with no actions", exc_info=True
+            )
+            return response([])
+
+
+@functools.cache
+def _cold_start() -> RecordingHandler:
+    config, problems = load_config(os.environ.get(ENV_VAR))
+    return RecordingHandler(config, problems=problems, log_level=os.environ.get(LOG_LEVEL_ENV))
+
+
+def handler(event: object, context: object = None) -> dict[str, Any]:
+    """The Lambda handler (``index.handler``): answers one SIP media application invocation."""
+    try:
+        recording_handler = _cold_start()
+    except (
+        Exception
+    ):  # pragma: no cover - load_config never raises; this is the last line of defence
+        logging.getLogger(LOGGER_NAME).exception("cannot set up the recording handler")
+        return response([])
+    return recording_handler(event, context)

@@ -1,0 +1,180 @@
+"""Per-call recording state, kept in the call's ``TransactionAttributes``.
+
+The service keeps at most 10 transaction attributes per call (the documented 100 is contradicted by
+the service's own error example), replaces the stored map with each response's map, and a handler
+wrapped with :func:`sma_recording.with_recording` shares the map with its own keys. So the whole
+state is one attribute, :data:`STATE_KEY` (``"smaRec"``), whose value is compact JSON::
+
+    {"v": 1,              # format version
+     "f": "bridged",      # call flow: new | bridging | bridged | single | ended
+     "a": "recording",    # LEG-A recording: idle | starting | recording | paused | stopped | failed
+     "b": "idle",         # LEG-B recording, same values
+     "c": 1,              # 1 once the consent announcement has been sent
+     "d": 0,              # 1 while a ReceiveDigits for the DTMF codes is armed
+     "s": "7:StartCallRecording",   # sequence and action types of the last response sent
+     "r": {...}}          # wrapper only: the handler's action queued after ours (re-sent if ours fail)
+
+A value that cannot be read is replaced by a fresh state (and the handler logs a warning).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "MAX_ATTRIBUTES",
+    "STATE_KEY",
+    "CallState",
+    "Flow",
+    "LegStatus",
+]
+
+#: The one transaction attribute this package uses.
+STATE_KEY = "smaRec"
+#: Most transaction attributes the service accepts in one response (observed limit).
+MAX_ATTRIBUTES = 10
+_VERSION = 1
+
+
+class LegStatus(StrEnum):
+    """Recording status of one leg.
+
+    ``starting`` means StartCallRecording was sent and its result has not arrived yet. ``stopped``
+    and ``failed`` are final: a leg is recorded at most once.
+    """
+
+    IDLE = "idle"
+    STARTING = "starting"
+    RECORDING = "recording"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        """Whether a recording is (or is about to be) running on the leg, paused or not."""
+        return self in (LegStatus.STARTING, LegStatus.RECORDING, LegStatus.PAUSED)
+
+
+class Flow(StrEnum):
+    """Where the call is.
+
+    ``new``: nothing answered yet. ``bridging``: CallAndBridge sent, LEG-B not connected yet.
+    ``bridged``: two legs connected. ``single``: one connected leg (inbound without bridge, or an
+    answered outbound call). ``ended``: hung up, or about to be.
+    """
+
+    NEW = "new"
+    BRIDGING = "bridging"
+    BRIDGED = "bridged"
+    SINGLE = "single"
+    ENDED = "ended"
+
+    @property
+    def connected(self) -> bool:
+        """Whether recording commands can apply (the call is answered and not ended)."""
+        return self in (Flow.BRIDGED, Flow.SINGLE)
+
+
+@dataclass(frozen=True)
+class CallState:
+    """Everything the handler remembers about one call between invocations."""
+
+    flow: Flow = Flow.NEW
+    leg_a: LegStatus = LegStatus.IDLE
+    leg_b: LegStatus = LegStatus.IDLE
+    consent_played: bool = False
+    dtmf_armed: bool = False
+    last_sent: str = ""
+    resend: Mapping[str, Any] | None = None
+
+    def leg(self, tag: str) -> LegStatus:
+        """Status of ``LEG-A`` or ``LEG-B`` (any other tag reads as LEG-A)."""
+        return self.leg_b if tag == "LEG-B" else self.leg_a
+
+    def with_leg(self, tag: str, status: LegStatus) -> CallState:
+        """A copy with one leg's status changed."""
+        if tag == "LEG-B":
+            return replace(self, leg_b=status)
+        return replace(self, leg_a=status)
+
+    def encode(self) -> str:
+        """The value stored under :data:`STATE_KEY`."""
+        document: dict[str, Any] = {
+            "v": _VERSION,
+            "f": self.flow.value,
+            "a": self.leg_a.value,
+            "b": self.leg_b.value,
+            "c": int(self.consent_played),
+            "d": int(self.dtmf_armed),
+            "s": self.last_sent,
+        }
+        if self.resend is not None:
+            document["r"] = self.resend
+        return json.dumps(document, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def decode(cls, value: object) -> tuple[CallState, str | None]:
+        """The state stored in ``value``, and a warning when it had to be (partly) discarded.
+
+        ``None`` (no attribute yet) is a fresh state without a warning.
+        """
+        if value is None:
+            return cls(), None
+        if not isinstance(value, str):
+            return cls(), f"{STATE_KEY} is not a string; starting from a fresh state"
+        try:
+            document = json.loads(value)
+        except ValueError:
+            return cls(), f"{STATE_KEY} is not JSON; starting from a fresh state"
+        if not isinstance(document, dict) or document.get("v") != _VERSION:
+            return cls(), f"{STATE_KEY} has an unknown format; starting from a fresh state"
+        problems: list[str] = []
+
+        def enum_value(key: str, kind: type[Flow] | type[LegStatus], default: Any) -> Any:
+            raw = document.get(key, default.value)
+            try:
+                return kind(raw)
+            except ValueError:
+                problems.append(f"{key}={raw!r}")
+                return default
+
+        def flag(key: str) -> bool:
+            raw = document.get(key, 0)
+            if raw not in (0, 1) or isinstance(raw, float):
+                problems.append(f"{key}={raw!r}")
+                return False
+            return bool(raw)
+
+        last_sent = document.get("s", "")
+        if not isinstance(last_sent, str):
+            problems.append("s")
+            last_sent = ""
+        resend = document.get("r")
+        if resend is not None and not (
+            isinstance(resend, dict) and isinstance(resend.get("Type"), str)
+        ):
+            problems.append("r")
+            resend = None
+        state = cls(
+            flow=enum_value("f", Flow, Flow.NEW),
+            leg_a=enum_value("a", LegStatus, LegStatus.IDLE),
+            leg_b=enum_value("b", LegStatus, LegStatus.IDLE),
+            consent_played=flag("c"),
+            dtmf_armed=flag("d"),
+            last_sent=last_sent,
+            resend=resend,
+        )
+        warning = None
+        if problems:
+            warning = f"{STATE_KEY} had unreadable values ({', '.join(problems)}); defaults used"
+        return state, warning
+
+    @classmethod
+    def from_attributes(cls, attributes: Mapping[str, object]) -> tuple[CallState, str | None]:
+        """The state in a ``TransactionAttributes`` map (see :meth:`decode`)."""
+        return cls.decode(attributes.get(STATE_KEY))
