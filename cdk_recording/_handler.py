@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Any
 
@@ -32,6 +32,7 @@ __all__ = [
     "BridgeDestination",
     "ConsentAnnouncement",
     "DtmfControl",
+    "RecordingFlow",
     "RecordingHandler",
     "RecordingLayer",
     "RecordingLeg",
@@ -164,127 +165,148 @@ class RecordingLayer(Construct):
         )
 
 
-def handler_config(
-    *,
-    storage: RecordingStorage,
-    application: str,
-    track: RecordingTrack,
-    leg: RecordingLeg,
-    auto_start: bool,
-    consent: ConsentAnnouncement | None,
-    announce_to_callee: bool,
-    bridge: BridgeDestination | None,
-    dtmf: DtmfControl | None,
-    metrics_namespace: str,
-) -> dict[str, Any]:
-    """The JSON configuration the handler reads from ``SMA_RECORDING_CONFIG``."""
-    consent_json: dict[str, Any] | None = None
-    if consent is not None and consent.text is not None:
-        consent_json = {
-            "speak": {
-                "text": consent.text,
-                "voiceId": consent.voice_id,
-                "engine": consent.engine,
-                "languageCode": consent.language_code,
+@dataclass(frozen=True)
+class RecordingFlow:
+    """The call-flow options of the recording handler, validated and turned into its configuration."""
+
+    track: RecordingTrack = RecordingTrack.BOTH
+    leg: RecordingLeg = RecordingLeg.LEG_A
+    auto_start: bool = True
+    consent: ConsentAnnouncement | None = None
+    announce_to_callee: bool = False
+    bridge: BridgeDestination | None = None
+    dtmf: DtmfControl | None = None
+    metrics_namespace: str = METRICS_NAMESPACE
+
+    def config(self, storage: RecordingStorage, application: str) -> dict[str, Any]:
+        """The JSON configuration the handler reads from ``SMA_RECORDING_CONFIG``."""
+        consent_json: dict[str, Any] | None = None
+        if self.consent is not None and self.consent.text is not None:
+            consent_json = {
+                "speak": {
+                    "text": self.consent.text,
+                    "voiceId": self.consent.voice_id,
+                    "engine": self.consent.engine,
+                    "languageCode": self.consent.language_code,
+                }
             }
-        }
-    elif consent is not None and consent.audio_key is not None:
-        consent_json = {
-            "audio": {
+        elif self.consent is not None and self.consent.audio_key is not None:
+            consent_json = {
+                "audio": {
+                    "bucket": storage.bucket.bucket_name,
+                    "key": f"{storage.prompts_prefix}/{self.consent.audio_key}",
+                }
+            }
+        return {
+            "version": 1,
+            "application": application,
+            "metricsNamespace": self.metrics_namespace,
+            "destination": {
                 "bucket": storage.bucket.bucket_name,
-                "key": f"{storage.prompts_prefix}/{consent.audio_key}",
-            }
+                "prefix": storage.recording_prefix,
+            },
+            "track": self.track.value,
+            "leg": self.leg.value,
+            "autoStart": self.auto_start,
+            "consent": consent_json,
+            "announceToCallee": self.announce_to_callee,
+            "bridge": None
+            if self.bridge is None
+            else {
+                "endpointType": self.bridge.endpoint_type,
+                "uri": self.bridge.uri,
+                "arn": self.bridge.arn,
+                "callerId": self.bridge.caller_id,
+                "timeoutSeconds": self.bridge.timeout_seconds,
+            },
+            "dtmf": None
+            if self.dtmf is None
+            else {"pause": self.dtmf.pause, "resume": self.dtmf.resume},
         }
-    return {
-        "version": 1,
-        "application": application,
-        "metricsNamespace": metrics_namespace,
-        "destination": {"bucket": storage.bucket.bucket_name, "prefix": storage.recording_prefix},
-        "track": track.value,
-        "leg": leg.value,
-        "autoStart": auto_start,
-        "consent": consent_json,
-        "announceToCallee": announce_to_callee,
-        "bridge": None
-        if bridge is None
-        else {
-            "endpointType": bridge.endpoint_type,
-            "uri": bridge.uri,
-            "arn": bridge.arn,
-            "callerId": bridge.caller_id,
-            "timeoutSeconds": bridge.timeout_seconds,
-        },
-        "dtmf": None if dtmf is None else {"pause": dtmf.pause, "resume": dtmf.resume},
-    }
 
+    def options(self) -> dict[str, Any]:
+        """The options as keyword arguments of :class:`RecordingHandler`."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
-def validate_flow_options(
-    problems: Problems,
-    *,
-    consent: ConsentAnnouncement | None,
-    announce_to_callee: bool,
-    bridge: BridgeDestination | None,
-    dtmf: DtmfControl | None,
-    metrics_namespace: str,
-) -> None:
-    """Check the call-flow options; every problem names the option, the value and what is allowed."""
-    if consent is not None:
-        if (consent.text is None) == (consent.audio_key is None):
+    def validate(self, problems: Problems) -> None:
+        """Check the call-flow options; every problem names the option, the value and what is allowed."""
+        if self.consent is not None:
+            if (self.consent.text is None) == (self.consent.audio_key is None):
+                problems.add(
+                    "consent",
+                    self.consent,
+                    "use ConsentAnnouncement.speak(text) or ConsentAnnouncement.audio(key)",
+                )
+            if (
+                self.consent.text is not None
+                and not is_token(self.consent.text)
+                and (not self.consent.text.strip() or len(self.consent.text) > 1000)
+            ):
+                problems.add(
+                    "consent.text", self.consent.text, "must be 1-1,000 characters (Speak)"
+                )
+            if self.consent.engine is not None and self.consent.engine not in (
+                "standard",
+                "neural",
+            ):
+                problems.add(
+                    "consent.engine", self.consent.engine, "must be 'standard' or 'neural'"
+                )
+            if self.consent.audio_key is not None:
+                validate_prefix(problems, "consent.audio_key", self.consent.audio_key)
+                if not is_token(
+                    self.consent.audio_key
+                ) and not self.consent.audio_key.lower().endswith(".wav"):
+                    problems.add(
+                        "consent.audio_key", self.consent.audio_key, "must name a .wav file"
+                    )
+        if self.announce_to_callee and (self.consent is None or self.bridge is None):
             problems.add(
-                "consent",
-                consent,
-                "use ConsentAnnouncement.speak(text) or ConsentAnnouncement.audio(key)",
+                "announce_to_callee",
+                True,
+                "needs both consent (what to announce) and bridge (a callee to announce it to)",
             )
-        if (
-            consent.text is not None
-            and not is_token(consent.text)
-            and (not consent.text.strip() or len(consent.text) > 1000)
-        ):
-            problems.add("consent.text", consent.text, "must be 1-1,000 characters (Speak)")
-        if consent.engine is not None and consent.engine not in ("standard", "neural"):
-            problems.add("consent.engine", consent.engine, "must be 'standard' or 'neural'")
-        if consent.audio_key is not None:
-            validate_prefix(problems, "consent.audio_key", consent.audio_key)
-            if not is_token(consent.audio_key) and not consent.audio_key.lower().endswith(".wav"):
-                problems.add("consent.audio_key", consent.audio_key, "must name a .wav file")
-    if announce_to_callee and (consent is None or bridge is None):
-        problems.add(
-            "announce_to_callee",
-            True,
-            "needs both consent (what to announce) and bridge (a callee to announce it to)",
-        )
-    if bridge is not None:
-        if bridge.endpoint_type == "PSTN":
-            check_e164(problems, "bridge.uri", bridge.uri)
-        elif bridge.endpoint_type == "AWS":
-            if not bridge.arn:
-                problems.add("bridge.arn", bridge.arn, "a Voice Connector ARN is required")
-        else:
-            problems.add("bridge.endpoint_type", bridge.endpoint_type, "must be 'PSTN' or 'AWS'")
-        if bridge.caller_id is not None:
-            check_e164(problems, "bridge.caller_id", bridge.caller_id)
-        if not 1 <= bridge.timeout_seconds <= 120:
+        if self.bridge is not None:
+            if self.bridge.endpoint_type == "PSTN":
+                check_e164(problems, "bridge.uri", self.bridge.uri)
+            elif self.bridge.endpoint_type == "AWS":
+                if not self.bridge.arn:
+                    problems.add("bridge.arn", self.bridge.arn, "a Voice Connector ARN is required")
+            else:
+                problems.add(
+                    "bridge.endpoint_type", self.bridge.endpoint_type, "must be 'PSTN' or 'AWS'"
+                )
+            if self.bridge.caller_id is not None:
+                check_e164(problems, "bridge.caller_id", self.bridge.caller_id)
+            if not 1 <= self.bridge.timeout_seconds <= 120:
+                problems.add(
+                    "bridge.timeout_seconds",
+                    self.bridge.timeout_seconds,
+                    "must be 1-120 (CallAndBridge)",
+                )
+        if self.dtmf is not None:
+            for option, digits in (
+                ("dtmf.pause", self.dtmf.pause),
+                ("dtmf.resume", self.dtmf.resume),
+            ):
+                if not _DTMF.match(digits):
+                    problems.add(option, digits, "must be 1-8 of the keys 0-9 * #")
+            if self.dtmf.pause == self.dtmf.resume:
+                problems.add("dtmf.resume", self.dtmf.resume, "must differ from dtmf.pause")
+            elif self.dtmf.pause.startswith(self.dtmf.resume) or self.dtmf.resume.startswith(
+                self.dtmf.pause
+            ):
+                problems.add(
+                    "dtmf.resume",
+                    self.dtmf.resume,
+                    f"must not be a prefix of (or start with) {self.dtmf.pause!r}",
+                )
+        if not re.match(r"^[A-Za-z0-9_./#:-]{1,255}$", self.metrics_namespace):
             problems.add(
-                "bridge.timeout_seconds", bridge.timeout_seconds, "must be 1-120 (CallAndBridge)"
+                "metrics_namespace",
+                self.metrics_namespace,
+                "must be 1-255 characters of letters, digits and _ . / # : -",
             )
-    if dtmf is not None:
-        for option, digits in (("dtmf.pause", dtmf.pause), ("dtmf.resume", dtmf.resume)):
-            if not _DTMF.match(digits):
-                problems.add(option, digits, "must be 1-8 of the keys 0-9 * #")
-        if dtmf.pause == dtmf.resume:
-            problems.add("dtmf.resume", dtmf.resume, "must differ from dtmf.pause")
-        elif dtmf.pause.startswith(dtmf.resume) or dtmf.resume.startswith(dtmf.pause):
-            problems.add(
-                "dtmf.resume",
-                dtmf.resume,
-                f"must not be a prefix of (or start with) {dtmf.pause!r}",
-            )
-    if not re.match(r"^[A-Za-z0-9_./#:-]{1,255}$", metrics_namespace):
-        problems.add(
-            "metrics_namespace",
-            metrics_namespace,
-            "must be 1-255 characters of letters, digits and _ . / # : -",
-        )
 
 
 class RecordingHandler(Construct):
@@ -333,26 +355,7 @@ class RecordingHandler(Construct):
         """
         super().__init__(scope, construct_id)
         problems = Problems()
-        validate_flow_options(
-            problems,
-            consent=consent,
-            announce_to_callee=announce_to_callee,
-            bridge=bridge,
-            dtmf=dtmf,
-            metrics_namespace=metrics_namespace,
-        )
-        if not 128 <= memory_size <= 10240:
-            problems.add("memory_size", memory_size, "must be 128-10,240 MB")
-        problems.raise_if_any(self.node.path)
-
-        self.layer = layer if layer is not None else RecordingLayer(self, "Layer")
-        self.storage = storage
-        self.metrics_namespace = metrics_namespace
-        self.application_name: str = f"{cdk.Stack.of(self).stack_name}/{self.node.path}"
-        """The value of the metrics' ``Application`` dimension."""
-        self.config: dict[str, Any] = handler_config(
-            storage=storage,
-            application=self.application_name,
+        flow = RecordingFlow(
             track=track,
             leg=leg,
             auto_start=auto_start,
@@ -362,6 +365,18 @@ class RecordingHandler(Construct):
             dtmf=dtmf,
             metrics_namespace=metrics_namespace,
         )
+        flow.validate(problems)
+        if not 128 <= memory_size <= 10240:
+            problems.add("memory_size", memory_size, "must be 128-10,240 MB")
+        problems.raise_if_any(self.node.path)
+
+        self.layer = layer if layer is not None else RecordingLayer(self, "Layer")
+        self.storage = storage
+        self.metrics_namespace = metrics_namespace
+        self.application_name: str = f"{cdk.Stack.of(self).stack_name}/{self.node.path}"
+        """The value of the metrics' ``Application`` dimension."""
+        self.config: dict[str, Any] = flow.config(storage, self.application_name)
+        """The handler's JSON configuration (``SMA_RECORDING_CONFIG``)."""
         self.log_group = encrypted_log_group(self, "Logs", log_retention)
         self.role = function_role(
             self,

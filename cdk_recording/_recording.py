@@ -17,12 +17,11 @@ from cdk_recording._handler import (
     BridgeDestination,
     ConsentAnnouncement,
     DtmfControl,
+    RecordingFlow,
     RecordingHandler,
     RecordingLayer,
     RecordingLeg,
     RecordingTrack,
-    handler_config,
-    validate_flow_options,
 )
 from cdk_recording._regions import SmaImplementation
 from cdk_recording._sma import SipMediaApplication
@@ -171,15 +170,17 @@ class CallRecording(Construct):
                 f"{_STACK_RESOURCE_LIMIT} per stack; split the numbers across stacks (at most "
                 f"{(_STACK_RESOURCE_LIMIT - _BASE_RESOURCES) // _RESOURCES_PER_NUMBER} per stack)",
             )
-        if handler is not None:
-            validate_flow_options(
-                problems,
-                consent=consent,
-                announce_to_callee=announce_to_callee,
-                bridge=bridge,
-                dtmf=dtmf,
-                metrics_namespace=metrics_namespace,
-            )
+        flow = RecordingFlow(
+            track=track,
+            leg=leg,
+            auto_start=auto_start,
+            consent=consent,
+            announce_to_callee=announce_to_callee,
+            bridge=bridge,
+            dtmf=dtmf,
+            metrics_namespace=metrics_namespace,
+        )
+        flow.validate(problems)
         problems.raise_if_any(self.node.path)
 
         self.storage: RecordingStorage = (
@@ -193,17 +194,7 @@ class CallRecording(Construct):
         """The library's handler, unless you brought your own function."""
         if handler is None:
             self.recording_handler = RecordingHandler(
-                self,
-                "Handler",
-                storage=self.storage,
-                track=track,
-                leg=leg,
-                auto_start=auto_start,
-                consent=consent,
-                announce_to_callee=announce_to_callee,
-                bridge=bridge,
-                dtmf=dtmf,
-                metrics_namespace=metrics_namespace,
+                self, "Handler", storage=self.storage, **flow.options()
             )
             self.recording_layer: RecordingLayer = self.recording_handler.layer
             """The layer with the ``sma_recording`` package."""
@@ -213,18 +204,7 @@ class CallRecording(Construct):
         else:
             self.recording_layer = RecordingLayer(self, "Layer")
             self.handler = handler
-            config = handler_config(
-                storage=self.storage,
-                application=f"{cdk.Stack.of(self).stack_name}/{self.node.path}",
-                track=track,
-                leg=leg,
-                auto_start=auto_start,
-                consent=consent,
-                announce_to_callee=announce_to_callee,
-                bridge=bridge,
-                dtmf=dtmf,
-                metrics_namespace=metrics_namespace,
-            )
+            config = flow.config(self.storage, f"{cdk.Stack.of(self).stack_name}/{self.node.path}")
         self.handler_environment: dict[str, str] = {
             CONFIG_ENVIRONMENT_VARIABLE: cdk.Stack.of(self).to_json_string(config)
         }

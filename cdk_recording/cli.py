@@ -5,6 +5,8 @@ Subcommands:
 * ``call start|pause|resume|stop``: on-demand control of a live call's recording
   (:class:`cdk_recording.control.RecordingControl`).
 * ``report``: a cdk-nag validation report as Markdown or HTML for a compliance reviewer.
+* ``simulate``: run a call through an emulated SIP media application, no AWS account needed
+  (:mod:`cdk_recording.testing`).
 
 Adding a subcommand takes one function and one registration: write ``_add_<name>(subcommands)``,
 which adds the subcommand's parser and binds the function that runs it with
@@ -222,10 +224,84 @@ def _run_report(args: argparse.Namespace) -> int:
     return EXIT_OK if report.passed else EXIT_FAILURE
 
 
+# -- simulate ----------------------------------------------------------------------------------------
+
+_SIMULATE_EPILOG = """\
+SCENARIO is a scenario file (JSON, see docs/simulator.md) or the name of a built-in scenario:
+default, busy-callee, no-access-to-destination, dtmf-pause. Without one, the default call runs: an
+inbound call, the consent announcement, a bridge to a PSTN number, recording BOTH on LEG-A, a pause,
+a resume and a hangup.
+
+Without --handler, the recording handler (sma_recording.entry:handler) runs with --config, or with
+the example app's configuration plus a bridge. With --handler, --config is put in the
+SMA_RECORDING_CONFIG environment variable for the run, and the current directory is importable.
+
+Nothing reaches AWS: the SIP media application is emulated in-process on a simulated clock.
+
+exit status: 0 the call ran without problems, 1 the handler caused problems (they are listed),
+2 invalid scenario, configuration, handler or arguments, or an output folder that cannot be written."""
+
+
+def _add_simulate(subcommands: Subcommands) -> None:
+    parser = subcommands.add_parser(
+        "simulate",
+        help="run a call through an emulated SIP media application (no AWS account)",
+        description="Run a scenario against a SIP media application handler in an in-process\n"
+        "emulator of the service: prints the timeline, the recordings and the billable recording\n"
+        "minutes, and writes each recording as a WAV file with --out.",
+        epilog=_SIMULATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        nargs="?",
+        help="a scenario file or a built-in scenario's name (default: the built-in default call)",
+    )
+    parser.add_argument(
+        "--handler",
+        metavar="MODULE:FUNCTION",
+        help="the handler to run (default: sma_recording.entry:handler)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="JSON|@FILE",
+        help="the recording configuration (SMA_RECORDING_CONFIG), as JSON or @file",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="write each recording under DIR/<bucket>/<key> with a .metadata.json sidecar",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the whole report (every event and response) as JSON instead of text",
+    )
+    parser.set_defaults(run=_run_simulate)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    # Imported here: the other subcommands never load the simulator.
+    from cdk_recording.testing import HandlerError, ScenarioError, simulate
+
+    try:
+        report = simulate(args.scenario, handler=args.handler, config=args.config, out=args.out)
+    except (ScenarioError, HandlerError) as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+    except OSError as error:
+        raise CommandError(
+            f"{args.out}: cannot write the recordings: {error.strerror or error}", EXIT_USAGE
+        ) from error
+    sys.stdout.write(report.to_json() + "\n" if args.json else report.to_text())
+    return EXIT_OK if report.ok else EXIT_FAILURE
+
+
 # -- entry point -------------------------------------------------------------------------------------
 
 #: Every subcommand's registration, in ``--help`` order.
-SUBCOMMANDS: tuple[Callable[[Subcommands], None], ...] = (_add_call, _add_report)
+SUBCOMMANDS: tuple[Callable[[Subcommands], None], ...] = (_add_call, _add_report, _add_simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,117 @@
+"""One simulated call from command-line style inputs (what ``cdk-recording simulate`` runs)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sma_recording.config import ENV_VAR
+
+from cdk_recording.testing._handlers import (
+    DEFAULT_HANDLER,
+    DEFAULT_RECORDING_CONFIG,
+    HandlerError,
+    load_handler,
+    recording_handler,
+)
+from cdk_recording.testing._report import CallReport
+from cdk_recording.testing._scenario import builtin_scenario, load_scenario
+from cdk_recording.testing._simulator import SimulatedClock, SimulatorOptions, SmaSimulator
+from cdk_recording.testing._sinks import FolderSink
+
+__all__ = ["read_config", "simulate"]
+
+
+def read_config(text: str) -> Any:
+    """A configuration given as JSON text or as ``@path`` to a JSON file.
+
+    :raises HandlerError: the file cannot be read or the text is not JSON.
+    """
+    source = "--config"
+    if text.startswith("@"):
+        source = text[1:]
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except OSError as error:
+            raise HandlerError(
+                f"cannot read the configuration file {source}: {error.strerror or error}"
+            ) from error
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise HandlerError(f"the configuration in {source} is not valid JSON: {error}") from error
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str | None) -> Iterator[None]:
+    previous = os.environ.get(name)
+    if value is not None:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if value is not None:
+            if previous is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = previous
+
+
+def _import_from_cwd(spec: str) -> Any:
+    """Load ``spec`` with the current directory importable, as ``python -m`` would have it."""
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        return load_handler(spec)
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
+
+
+def simulate(
+    scenario: str | Path | None = None,
+    *,
+    handler: str | None = None,
+    config: str | None = None,
+    out: str | Path | None = None,
+    options: SimulatorOptions | None = None,
+) -> CallReport:
+    """Run one call, the way ``cdk-recording simulate`` does.
+
+    :param scenario: a scenario file, or a built-in scenario's name. Default: the built-in
+        ``default`` call.
+    :param handler: ``module:function`` of the handler. Default: the recording handler
+        (``sma_recording.entry:handler``), built with ``config``.
+    :param config: the recording configuration as JSON text or ``@file``. For the recording handler
+        it is parsed (and rejected when invalid); for another handler it is put in the
+        ``SMA_RECORDING_CONFIG`` environment variable during the run. Default: the example app's
+        configuration plus a bridge (:data:`DEFAULT_RECORDING_CONFIG`).
+    :param out: write each recording as a WAV (and a metadata sidecar) under ``out/<bucket>/<key>``.
+        Default: recordings are listed but not written.
+    :raises ScenarioError: the scenario is invalid.
+    :raises HandlerError: the handler or the configuration is invalid.
+    :raises OSError: ``out`` cannot be written.
+    """
+    chosen = builtin_scenario("default") if scenario is None else load_scenario(scenario)
+    document = None if config is None else read_config(config)
+    sink = None if out is None else FolderSink(out)
+    if handler is None or handler == DEFAULT_HANDLER:
+        clock = SimulatedClock()
+        built = recording_handler(
+            DEFAULT_RECORDING_CONFIG if document is None else document, clock=clock
+        )
+        simulator = SmaSimulator(
+            built, options=options, sink=sink, clock=clock, name=DEFAULT_HANDLER
+        )
+        return simulator.run(chosen)
+    environment = None if document is None else json.dumps(document)
+    with _environment(ENV_VAR, environment):
+        target = _import_from_cwd(handler)
+        return SmaSimulator(target, options=options, sink=sink, name=handler).run(chosen)
