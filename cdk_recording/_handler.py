@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, fields
 from enum import Enum
@@ -165,6 +167,13 @@ class RecordingLayer(Construct):
         )
 
 
+def _without_nulls(value: Any) -> Any:
+    # Stack.to_json_string drops null values; the handler then applies its defaults.
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
 @dataclass(frozen=True)
 class RecordingFlow:
     """The call-flow options of the recording handler, validated and turned into its configuration."""
@@ -180,6 +189,16 @@ class RecordingFlow:
 
     def config(self, storage: RecordingStorage, application: str) -> dict[str, Any]:
         """The JSON configuration the handler reads from ``SMA_RECORDING_CONFIG``."""
+        return self._config(
+            storage.bucket.bucket_name,
+            storage.recording_prefix,
+            storage.prompts_prefix,
+            application,
+        )
+
+    def _config(
+        self, bucket: str, recording_prefix: str, prompts_prefix: str, application: str
+    ) -> dict[str, Any]:
         consent_json: dict[str, Any] | None = None
         if self.consent is not None and self.consent.text is not None:
             consent_json = {
@@ -193,18 +212,15 @@ class RecordingFlow:
         elif self.consent is not None and self.consent.audio_key is not None:
             consent_json = {
                 "audio": {
-                    "bucket": storage.bucket.bucket_name,
-                    "key": f"{storage.prompts_prefix}/{self.consent.audio_key}",
+                    "bucket": bucket,
+                    "key": f"{prompts_prefix}/{self.consent.audio_key}",
                 }
             }
         return {
             "version": 1,
             "application": application,
             "metricsNamespace": self.metrics_namespace,
-            "destination": {
-                "bucket": storage.bucket.bucket_name,
-                "prefix": storage.recording_prefix,
-            },
+            "destination": {"bucket": bucket, "prefix": recording_prefix},
             "track": self.track.value,
             "leg": self.leg.value,
             "autoStart": self.auto_start,
@@ -245,6 +261,12 @@ class RecordingFlow:
                 problems.add(
                     "consent.text", self.consent.text, "must be 1-1,000 characters (Speak)"
                 )
+            for option, value in (
+                ("consent.voice_id", self.consent.voice_id),
+                ("consent.language_code", self.consent.language_code),
+            ):
+                if value is not None and not is_token(value) and not 1 <= len(value) <= 255:
+                    problems.add(option, value, "must be 1-255 characters, or None for the default")
             if self.consent.engine is not None and self.consent.engine not in (
                 "standard",
                 "neural",
@@ -270,8 +292,12 @@ class RecordingFlow:
             if self.bridge.endpoint_type == "PSTN":
                 check_e164(problems, "bridge.uri", self.bridge.uri)
             elif self.bridge.endpoint_type == "AWS":
-                if not self.bridge.arn:
+                if not self.bridge.arn or not (
+                    is_token(self.bridge.arn) or self.bridge.arn.startswith("arn:")
+                ):
                     problems.add("bridge.arn", self.bridge.arn, "a Voice Connector ARN is required")
+                if not is_token(self.bridge.uri) and not 1 <= len(self.bridge.uri) <= 255:
+                    problems.add("bridge.uri", self.bridge.uri, "must be 1-255 characters")
             else:
                 problems.add(
                     "bridge.endpoint_type", self.bridge.endpoint_type, "must be 'PSTN' or 'AWS'"
@@ -301,12 +327,43 @@ class RecordingFlow:
                     self.dtmf.resume,
                     f"must not be a prefix of (or start with) {self.dtmf.pause!r}",
                 )
-        if not re.match(r"^[A-Za-z0-9_./#:-]{1,255}$", self.metrics_namespace):
+        if not re.match(r"^[A-Za-z0-9_./#:-]{1,255}$", self.metrics_namespace) or (
+            self.metrics_namespace.startswith("AWS/")
+        ):
             problems.add(
                 "metrics_namespace",
                 self.metrics_namespace,
-                "must be 1-255 characters of letters, digits and _ . / # : -",
+                "must be 1-255 characters of letters, digits and _ . / # : -, not starting with AWS/",
             )
+        if not problems:
+            self._check_with_handler_parser(problems)
+
+    def _check_with_handler_parser(self, problems: Problems) -> None:
+        """Run the handler's own configuration parser on what this flow would deploy.
+
+        A configuration the handler rejects does not fail the deployment: it makes the handler answer
+        calls without recording them. So every rule of the parser is a synth-time rule too. Token
+        values (resolved at deploy time) are replaced by valid placeholders.
+        """
+        from sma_recording.config import ConfigError, parse_config
+
+        document = self._config("placeholder-bucket", "recordings", "prompts", "placeholder")
+        if is_token(json.dumps(document, default=str)):
+            return
+        try:
+            parse_config(json.dumps(_without_nulls(document)))
+        except ConfigError as error:
+            for problem in error.problems:
+                problems.add("configuration", problem, "the recording handler rejects this value")
+
+
+def application_name(construct: Construct) -> str:
+    """The metrics' ``Application`` dimension: the construct path, at most 255 characters."""
+    path = construct.node.path
+    if len(path) <= 255:
+        return path
+    digest = hashlib.sha256(path.encode()).hexdigest()[:12]
+    return f"{path[:240]}~{digest}"
 
 
 class RecordingHandler(Construct):
@@ -366,6 +423,13 @@ class RecordingHandler(Construct):
             metrics_namespace=metrics_namespace,
         )
         flow.validate(problems)
+        if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:
+            problems.add(
+                "reserved_concurrent_executions",
+                reserved_concurrent_executions,
+                "must be at least 1 (0 throttles every invocation, so every call is dropped); "
+                "None for no reservation",
+            )
         if not 128 <= memory_size <= 10240:
             problems.add("memory_size", memory_size, "must be 128-10,240 MB")
         problems.raise_if_any(self.node.path)
@@ -373,7 +437,7 @@ class RecordingHandler(Construct):
         self.layer = layer if layer is not None else RecordingLayer(self, "Layer")
         self.storage = storage
         self.metrics_namespace = metrics_namespace
-        self.application_name: str = f"{cdk.Stack.of(self).stack_name}/{self.node.path}"
+        self.application_name: str = application_name(self)
         """The value of the metrics' ``Application`` dimension."""
         self.config: dict[str, Any] = flow.config(storage, self.application_name)
         """The handler's JSON configuration (``SMA_RECORDING_CONFIG``)."""

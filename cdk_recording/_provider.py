@@ -79,8 +79,54 @@ class ChimeVoiceProvider(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="SipMediaApplicationCreate",
-                    actions=["chime:CreateSipMediaApplication", "chime:TagResource"],
+                    actions=["chime:CreateSipMediaApplication"],
                     resources=["*"],
+                ),
+                # PutSipMediaApplicationLoggingConfiguration sets up CloudWatch Logs delivery with
+                # the caller's credentials (these account-level delivery actions take only '*').
+                iam.PolicyStatement(
+                    sid="MessageLogsDelivery",
+                    actions=[
+                        "logs:CreateLogDelivery",
+                        "logs:GetLogDelivery",
+                        "logs:DeleteLogDelivery",
+                        "logs:ListLogDeliveries",
+                        "logs:PutResourcePolicy",
+                        "logs:DescribeResourcePolicies",
+                        "logs:DescribeLogGroups",
+                        "logs:CreateLogGroup",
+                    ],
+                    resources=["*"],
+                ),
+                # CreateSipMediaApplication may create the service-linked role Speak relies on.
+                iam.PolicyStatement(
+                    sid="ChimeServiceLinkedRole",
+                    actions=["iam:CreateServiceLinkedRole"],
+                    resources=[
+                        stack.format_arn(
+                            service="iam",
+                            region="",
+                            resource="role",
+                            resource_name="aws-service-role/voiceconnector.chime.amazonaws.com/*",
+                            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+                        )
+                    ],
+                    conditions={
+                        "StringEquals": {"iam:AWSServiceName": "voiceconnector.chime.amazonaws.com"}
+                    },
+                ),
+                # and may check or add the handler's invoke permission with the caller's credentials.
+                iam.PolicyStatement(
+                    sid="HandlerInvokePermission",
+                    actions=["lambda:GetPolicy", "lambda:AddPermission"],
+                    resources=[
+                        stack.format_arn(
+                            service="lambda",
+                            resource="function",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    ],
                 ),
                 iam.PolicyStatement(sid="SipRules", actions=_RULE_ACTIONS, resources=["*"]),
                 iam.PolicyStatement(sid="PhoneNumbers", actions=_NUMBER_ACTIONS, resources=["*"]),
@@ -162,18 +208,24 @@ class ChimeVoiceProvider(Construct):
 
     def _acknowledge(self) -> None:
         stack = cdk.Stack.of(self)
+        region = _nag_token(stack.region, "AWS::Region")
+        account = _nag_token(stack.account, "AWS::AccountId")
         acknowledge(
             self.role,
             [
                 "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:chime:"
-                f"{_nag_token(stack.region, 'AWS::Region')}:{_nag_token(stack.account, 'AWS::AccountId')}"
-                ":sma/*]",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:chime:{region}:{account}:sma/*]",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:{region}:{account}:function:*]",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::{account}:role/aws-service-role/voiceconnector.chime.amazonaws.com/*]",
             ],
-            "chime-sdk-voice phone numbers, SIP rules and new SIP media applications have no ARN "
-            "before they exist, so these explicit chime: actions (no action wildcards) apply to "
-            "Resource '*'; actions on existing SMAs are scoped to this account's sma/* ARNs. "
-            "X-Ray's PutTraceSegments/PutTelemetryRecords support only Resource '*'.",
+            "Explicit actions only, no action wildcards. chime-sdk-voice phone numbers, SIP rules "
+            "and new SIP media applications have no ARN before they exist, so CreateSipRule, "
+            "SearchAvailablePhoneNumbers, CreatePhoneNumberOrder and CreateSipMediaApplication apply "
+            "to '*'; actions on existing SMAs are scoped to this account's sma/* ARNs. CloudWatch "
+            "Logs delivery actions (message logs) and X-Ray's PutTrace* support only '*'. The "
+            "provider is shared by every SMA of the stack, so lambda:GetPolicy/AddPermission (used "
+            "by the service when an SMA is created) are scoped to this account's functions in this "
+            "Region, and iam:CreateServiceLinkedRole to the Chime voice service-linked role only.",
         )
         functions = [self.on_event_function, self.is_complete_function]
         for function in functions:

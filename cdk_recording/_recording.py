@@ -22,6 +22,7 @@ from cdk_recording._handler import (
     RecordingLayer,
     RecordingLeg,
     RecordingTrack,
+    application_name,
 )
 from cdk_recording._regions import SmaImplementation
 from cdk_recording._sma import SipMediaApplication
@@ -204,7 +205,7 @@ class CallRecording(Construct):
         else:
             self.recording_layer = RecordingLayer(self, "Layer")
             self.handler = handler
-            config = flow.config(self.storage, f"{cdk.Stack.of(self).stack_name}/{self.node.path}")
+            config = flow.config(self.storage, application_name(self))
         self.handler_environment: dict[str, str] = {
             CONFIG_ENVIRONMENT_VARIABLE: cdk.Stack.of(self).to_json_string(config)
         }
@@ -249,6 +250,9 @@ class CallRecording(Construct):
                 targets=[SipRuleTarget(self.sip_media_application, priority=1)],
             )
             rule.node.add_dependency(number)
+            # Route calls only once the bucket lets this SMA write, or the first recordings fail.
+            if self.storage.bucket.policy is not None:
+                rule.node.add_dependency(self.storage.bucket.policy)
             self.phone_numbers.append(number)
             self.sip_rules.append(rule)
 

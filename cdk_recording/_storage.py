@@ -56,6 +56,10 @@ _REPLICATION_REASON = (
 )
 
 
+_GLACIER_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
+_DAYS_IN_IA_BEFORE_GLACIER = 30
+
+
 class RecordingEncryption(Enum):
     """How recordings are encrypted at rest."""
 
@@ -211,6 +215,13 @@ class RecordingStorage(Construct):
                         "applies only to a bucket this construct defines; configure it on the bucket "
                         "you passed as `bucket`, or leave `bucket` unset",
                     )
+        if access_logs_bucket is not None and access_logs_retention is not None:
+            problems.add(
+                "access_logs_retention",
+                _describe(access_logs_retention),
+                "applies only to a log bucket this construct defines; set the expiry on the "
+                "access_logs_bucket you passed",
+            )
         if encryption is RecordingEncryption.S3_MANAGED and encryption_key is not None:
             problems.add(
                 "encryption",
@@ -391,11 +402,30 @@ class RecordingStorage(Construct):
         ]
 
     def _key_statement(self) -> iam.PolicyStatement:
+        # A key policy is part of the key, so naming the SMA here would make the key depend on the
+        # SMA, which depends on the handler, whose configuration names the bucket, which depends on
+        # the key: a cycle CloudFormation rejects. So the key admits any SMA of this account and
+        # Region, and only through S3 in this Region; the bucket policy still names the SMA.
+        stack = cdk.Stack.of(self)
         return iam.PolicyStatement(
             sid="ChimeSmaEncryptsRecordings",
             principals=[iam.ServicePrincipal(CHIME_SERVICE_PRINCIPAL)],
             actions=["kms:GenerateDataKey", "kms:Decrypt"],
             resources=["*"],
+            conditions={
+                "StringEquals": {
+                    "aws:SourceAccount": self._account,
+                    "kms:ViaService": f"s3.{stack.region}.amazonaws.com",
+                },
+                "ArnLike": {
+                    "aws:SourceArn": stack.format_arn(
+                        service="chime",
+                        resource="sma",
+                        resource_name="*",
+                        arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+                    )
+                },
+            },
         )
 
     def allow_sip_media_application(self, sip_media_application_arn: str) -> None:
@@ -408,10 +438,11 @@ class RecordingStorage(Construct):
         self._source_arns.append(sip_media_application_arn)
         if not self._statements:
             self._statements = self._service_statements()
-            if self.encryption_key is not None:
-                self._statements.append(self._key_statement())
             for statement in self._statements:
                 statement.add_condition("StringEquals", self._conditions())
+            if self.encryption_key is not None:
+                key_statement = self._key_statement()
+                self._statements.append(key_statement)
             bucket_statements = self._statements[:2]
             added = all(
                 self.bucket.add_to_resource_policy(s).statement_added for s in bucket_statements
@@ -435,7 +466,7 @@ class RecordingStorage(Construct):
                         [key_statement],
                     )
             return
-        for statement in self._statements:
+        for statement in self._statements[:2]:
             statement.add_condition("StringEquals", self._conditions())
 
     def _warn(self, warning_id: str, text: str, statements: list[iam.PolicyStatement]) -> None:
@@ -522,6 +553,7 @@ def _validate_lifecycle(
     last_days = -1
     last_rank = 0
     last_days_of_transitions: int | None = None
+    ia_days: int | None = None
     for index, transition in enumerate(transitions):
         option = f"transitions[{index}]"
         name = transition.storage_class.value
@@ -551,6 +583,19 @@ def _validate_lifecycle(
                 name,
                 "transitions must follow S3's lifecycle order: " + " -> ".join(_WATERFALL),
             )
+        if (
+            name in _GLACIER_CLASSES
+            and ia_days is not None
+            and days - ia_days < _DAYS_IN_IA_BEFORE_GLACIER
+        ):
+            problems.add(
+                f"{option}.after",
+                f"{days} days",
+                f"S3 keeps objects {_DAYS_IN_IA_BEFORE_GLACIER} days in an infrequent-access class "
+                f"before a Glacier class: at least {ia_days + _DAYS_IN_IA_BEFORE_GLACIER} days here",
+            )
+        if name in ("STANDARD_IA", "ONEZONE_IA") and ia_days is None:
+            ia_days = days
         last_days, last_rank = days, rank
         last_days_of_transitions = days
     retention_days = _days("recording_retention", retention, problems) if retention else None

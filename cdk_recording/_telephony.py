@@ -33,6 +33,9 @@ __all__ = [
     "SipRuleTriggerType",
 ]
 
+#: CreatePhoneNumberOrder ``Name`` (the same rule as the provider's, lambda/chime_provider).
+_ORDER_NAME = re.compile(r"^[a-zA-Z0-9,._-]+( [a-zA-Z0-9,._-]+)*$")
+
 #: SIP media applications per SIP rule (CreateSipRule ``TargetApplications``: 1-25).
 MAX_TARGETS = 25
 
@@ -207,8 +210,10 @@ class PhoneNumber(Construct):
                 )
         if search is not None:
             search.validate(problems, "search")
-        if name is not None:
-            check_service_name(problems, "name", name)
+        if name is not None and not is_token(name) and not _ORDER_NAME.match(name):
+            problems.add(
+                "name", name, "must be words of letters, digits and , . _ - separated by spaces"
+            )
         if removal_policy not in (cdk.RemovalPolicy.RETAIN, cdk.RemovalPolicy.DESTROY):
             problems.add("removal_policy", removal_policy.name, "must be RETAIN or DESTROY")
         _check_pstn_region(problems, self)

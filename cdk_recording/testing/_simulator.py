@@ -529,6 +529,11 @@ class _Call:
             self._advance()
         if not self.ended:
             self._end_call()
+        for _, _, _, item in sorted(self.queue):
+            if item[0] == "step":
+                self.skipped.append(
+                    f"{item[1].at_ms / 1000:g} s {_step_text(item[1])}: the call has ended"
+                )
         return self._report()
 
     def _dispatch(self, item: tuple[Any, ...]) -> None:
@@ -552,6 +557,22 @@ class _Call:
         if isinstance(action, InboundCall | OutboundCall):
             self._start_call(action)
             return
+        if isinstance(action, BridgeBehaviour):
+            self.bridge_behaviour = action
+            after = action.ring_ms
+            self._note(
+                f"step: CallAndBridge from now on: {action.outcome}"
+                + ("" if after is None else f" after {after / 1000:g} s")
+            )
+            return
+        if isinstance(action, InjectFailure):
+            self.armed.append(_Armed(action, action.count))
+            where = f" on {action.leg}" if action.leg else ""
+            self._note(
+                f"step: the next {action.count} {action.action}{where} will fail with "
+                f"{action.error_type}"
+            )
+            return
         if not self.started:
             self._skip(step, "the call has not started")
             return
@@ -560,13 +581,6 @@ class _Call:
             return
         if isinstance(action, Answer):
             self._on_answer(step, action)
-        elif isinstance(action, BridgeBehaviour):
-            self.bridge_behaviour = action
-            after = action.ring_ms
-            self._note(
-                f"step: CallAndBridge from now on: {action.outcome}"
-                + ("" if after is None else f" after {after / 1000:g} s")
-            )
         elif isinstance(action, UpdateRequest):
             self._on_update(action)
         elif isinstance(action, Digits):
@@ -586,13 +600,6 @@ class _Call:
                 return
             self._note(f"step: {action.leg} hangs up (SIP {action.sip_response_code})")
             self._disconnect(leg, action.sip_response_code, HangupCause.REMOTE)
-        elif isinstance(action, InjectFailure):
-            self.armed.append(_Armed(action, action.count))
-            where = f" on {action.leg}" if action.leg else ""
-            self._note(
-                f"step: the next {action.count} {action.action}{where} will fail with "
-                f"{action.error_type}"
-            )
 
     def _start_call(self, call: InboundCall | OutboundCall) -> None:
         self.started = True
@@ -1115,10 +1122,13 @@ class _Call:
             }
         log.outcome = ActionOutcome.SUCCEEDED
         log.ended_ms = self.now
-        if self.next_list is not None:
-            # Replaced while running: the new list starts; the old one is not reported (unconfirmed).
-            self._note(f"{log.type} ended; a newer list replaces the rest of its list")
-        elif running.last:
+        # Unconfirmed (update-sip-call says only that the new list starts after the running
+        # action): the service is modelled as one queue, reporting ACTION_SUCCESSFUL when it runs
+        # dry after a success. So a list replaced by a non-empty one ends silently, and one replaced
+        # by an empty list reports its running action, as if it had been the last.
+        if self.next_list:
+            self._note(f"{log.type} ended; the newer list replacing the rest of its list starts")
+        elif running.last or self.next_list is not None:
             self._list_succeeded(data, running.leg)
 
     def _connect_leg_b(self, data: dict[str, Any]) -> None:

@@ -10,7 +10,13 @@ import aws_cdk as cdk
 import pytest
 
 from app import example_stack
-from cdk_recording import SMA_REGIONS, CallRecording, apply_compliance
+from cdk_recording import (
+    SMA_REGIONS,
+    CallRecording,
+    RecordingEncryption,
+    RecordingStorage,
+    apply_compliance,
+)
 
 EXAMPLE_REGIONS = ("us-east-1", "us-west-2")
 
@@ -41,7 +47,8 @@ def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
 
 @pytest.fixture(scope="session")
 def sma_region_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One stack per SMA Region (no phone numbers: those exist only in the PSTN Regions)."""
+    """One stack per SMA Region (no phone numbers: those exist only in the PSTN Regions), plus a
+    stack with SSE-KMS storage."""
 
     def build(app: cdk.App) -> None:
         for region in SMA_REGIONS:
@@ -51,6 +58,11 @@ def sma_region_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
                 env=cdk.Environment(account="123456789012", region=region),
             )
             CallRecording(stack, "CallRecording")
+        kms_stack = cdk.Stack(
+            app, "Recording-kms", env=cdk.Environment(account="123456789012", region="us-east-1")
+        )
+        storage = RecordingStorage(kms_stack, "Storage", encryption=RecordingEncryption.KMS)
+        CallRecording(kms_stack, "CallRecording", storage=storage, phone_numbers=["+12065550100"])
 
     return _synth(tmp_path_factory.mktemp("sma-regions"), build)
 

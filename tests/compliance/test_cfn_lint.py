@@ -60,6 +60,13 @@ def test_template_lints_clean_in_every_sma_region(
     assert errors == []
 
 
+def test_kms_storage_template_lints_clean(sma_region_synth: dict[str, Any]) -> None:
+    """SSE-KMS storage must not close a dependency cycle (E3004) through the key policy."""
+    path = template_path(sma_region_synth["outdir"], "Recording-kms")
+    findings = _lint(path, "us-east-1")
+    assert [f for f in findings if f["Level"] == "Error"] == []
+
+
 def test_native_sma_type_in_us_west_2_is_what_cfn_lint_rejects(
     example_synths: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:

@@ -192,7 +192,12 @@ def test_kms_encryption_defines_a_rotating_key_the_service_may_use() -> None:
     ]
     assert statement["Principal"] == {"Service": "voiceconnector.chime.amazonaws.com"}
     assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert statement["Condition"]["StringEquals"]["aws:SourceArn"] == SMA_ARN
+    # Any SMA of this account and Region, through S3 only (naming the SMA would be a cycle).
+    assert statement["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": "123456789012",
+        "kms:ViaService": "s3.us-east-1.amazonaws.com",
+    }
+    assert "sma/*" in json.dumps(statement["Condition"]["ArnLike"]["aws:SourceArn"])
 
 
 def test_read_grant_is_scoped_to_recordings_and_includes_the_key() -> None:
