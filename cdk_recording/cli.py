@@ -247,8 +247,8 @@ def _add_simulate(subcommands: Subcommands) -> None:
         "simulate",
         help="run a call through an emulated SIP media application (no AWS account)",
         description="Run a scenario against a SIP media application handler in an in-process\n"
-        "emulator of the service: prints the timeline, the recordings and the billable recording\n"
-        "minutes, and writes each recording as a WAV file with --out.",
+        "emulator of the service. Prints the timeline, the recordings and the billable\n"
+        "recording minutes; with --out, writes each recording as a WAV file.",
         epilog=_SIMULATE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -167,6 +167,9 @@ class BridgeBehaviour:
     error_type: str | None = None
     error_message: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", BridgeOutcome(self.outcome))
+
     @property
     def ring_ms(self) -> int | None:
         """Milliseconds of ringing before the outcome (None: until the call times out)."""
@@ -209,6 +212,10 @@ class InjectFailure:
     count: int = 1
     leg: str | None = None
     form: ErrorForm | None = None
+
+    def __post_init__(self) -> None:
+        if self.form is not None:
+            object.__setattr__(self, "form", ErrorForm(self.form))
 
 
 #: What a step does.

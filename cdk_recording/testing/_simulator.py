@@ -192,6 +192,14 @@ class SimulatorOptions:
     region: str = "us-east-1"
 
     def __post_init__(self) -> None:
+        # Accept the enums' string values too (as scenario files and JSON spell them).
+        for name, kind in (
+            ("delivery", Delivery),
+            ("parameter_checks", ParameterChecks),
+            ("action_error_form", ErrorForm),
+            ("invalid_response_error_form", ErrorForm),
+        ):
+            object.__setattr__(self, name, kind(getattr(self, name)))
         if not 1000 <= self.sample_rate <= 48_000:
             raise ValueError(f"sample_rate must be 1000-48000 Hz, got {self.sample_rate}")
         if min(self.speak_ms_per_character, self.min_speak_ms, self.play_audio_ms) <= 0:

@@ -123,14 +123,6 @@ def _is_text(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _required(*names: str) -> _Check:
-    def check(parameters: Mapping[str, Any], missing: list[str], invalid: list[str]) -> None:
-        del invalid
-        missing.extend(name for name in names if parameters.get(name) is None)
-
-    return check
-
-
 def _string(name: str, *, required: bool = False, max_length: int | None = None) -> _Check:
     def check(parameters: Mapping[str, Any], missing: list[str], invalid: list[str]) -> None:
         value = parameters.get(name)
