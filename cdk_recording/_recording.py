@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 import jsii
@@ -108,6 +108,7 @@ class CallRecording(Construct):
         sma_name: str | None = None,
         sma_implementation: SmaImplementation = SmaImplementation.AUTO,
         message_logs: bool = True,
+        sma_tags: Mapping[str, str] | None = None,
     ) -> None:
         """
         :param phone_numbers: numbers to route to the SMA: an E.164 string for a number the account owns,
@@ -134,6 +135,7 @@ class CallRecording(Construct):
         :param sma_name: the SMA's name. Default: derived from the construct path.
         :param sma_implementation: native or custom-resource SMA. Default: ``AUTO`` (by Region).
         :param message_logs: SMA message logs. Default: true.
+        :param sma_tags: tags of the SMA. Default: none (``cdk.Tags.of(...)`` still applies).
         """
         super().__init__(scope, construct_id)
         problems = Problems()
@@ -222,6 +224,7 @@ class CallRecording(Construct):
             name=sma_name,
             implementation=sma_implementation,
             message_logs=message_logs,
+            tags=sma_tags,
         )
         self.storage.allow_sip_media_application(
             self.sip_media_application.sip_media_application_arn

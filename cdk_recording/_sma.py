@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_chime as chime
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from cdk_recording._provider import ChimeVoiceProvider
 from cdk_recording._regions import NATIVE_SMA_REGIONS, SMA_REGIONS, SmaImplementation
@@ -64,6 +66,28 @@ class _ImportedSipMediaApplication(Construct):
         return self._region
 
 
+@jsii.implements(cdk.IAspect)
+class _TagsProperty:
+    """Puts the stack's tags and the construct's own into a custom resource's ``Tags`` property."""
+
+    def __init__(self, resource: cdk.CustomResource, tags: dict[str, str]) -> None:
+        self._resource = resource
+        self._tags = tags
+        self._done = False
+
+    def visit(self, node: IConstruct) -> None:
+        if self._done or node is not self._resource:
+            return
+        self._done = True
+        merged = {**cdk.Stack.of(self._resource).tags.tag_values(), **self._tags}
+        if merged:
+            cfn = self._resource.node.default_child
+            assert isinstance(cfn, cdk.CfnResource)
+            cfn.add_property_override(
+                "Tags", [{"Key": k, "Value": v} for k, v in sorted(merged.items())]
+            )
+
+
 def resolve_implementation(region: str, implementation: SmaImplementation) -> SmaImplementation:
     """Pick native or custom resource for ``region`` (an unresolved Region gets the custom resource)."""
     if implementation is not SmaImplementation.AUTO:
@@ -91,6 +115,7 @@ class SipMediaApplication(Construct):
         name: str | None = None,
         implementation: SmaImplementation = SmaImplementation.AUTO,
         message_logs: bool = True,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         """
         :param handler: the Lambda function the SMA invokes; it must be in the stack's Region.
@@ -100,6 +125,9 @@ class SipMediaApplication(Construct):
             ``NATIVE`` or ``CUSTOM_RESOURCE`` force one. Default: ``AUTO``.
         :param message_logs: turn on SIP media application message logs
             (PutSipMediaApplicationLoggingConfiguration). Default: true.
+        :param tags: tags of the SMA (1-50). ``cdk.Tags.of(...)`` also reaches the native resource;
+            the custom resource gets these plus the stack's tags known at this point.
+            Default: none.
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -125,6 +153,13 @@ class SipMediaApplication(Construct):
                 + ", ".join(sorted(NATIVE_SMA_REGIONS))
                 + "; use SmaImplementation.AUTO or CUSTOM_RESOURCE",
             )
+        if tags is not None and not 1 <= len(tags) <= 50:
+            problems.add("tags", f"<{len(tags)} tags>", "give 1-50 tags, or None")
+        for key, value in (tags or {}).items():
+            if not is_token(key) and not 1 <= len(key) <= 128:
+                problems.add(f"tags[{key!r}]", key, "tag keys are 1-128 characters")
+            if not is_token(value) and len(value) > 256:
+                problems.add(f"tags[{key!r}]", value, "tag values are at most 256 characters")
         problems.raise_if_any(self.node.path)
 
         self.handler = handler
@@ -136,6 +171,7 @@ class SipMediaApplication(Construct):
             resource = chime.CfnSipMediaApplication(
                 self,
                 "Resource",
+                tags=[cdk.CfnTag(key=k, value=v) for k, v in (tags or {}).items()] or None,
                 aws_region=region,
                 name=resolved_name,
                 endpoints=[
@@ -159,6 +195,8 @@ class SipMediaApplication(Construct):
                     "LambdaArn": handler.function_arn,
                 },
             )
+            # Stack tags (cdk.Tags.of(stack)) are known only once the app synthesizes.
+            cdk.Aspects.of(self).add(_TagsProperty(custom, dict(tags or {})))
             self._id = custom.get_att_string("SipMediaApplicationId")
             self._arn = custom.get_att_string("SipMediaApplicationArn")
             self.resource = custom

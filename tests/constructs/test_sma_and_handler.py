@@ -363,3 +363,25 @@ def test_synth_fails_clearly_when_other_resources_push_the_stack_over_the_limit(
         RuntimeError, match=r"TooManyResourcesInStack.*511.*Custom::ChimeSipRule \(200\)"
     ):
         Template.from_stack(stack)
+
+
+def test_tags_reach_the_native_sma() -> None:
+    template = _recording("us-east-1", sma_tags={"cost-centre": "calls"})
+    template.has_resource_properties(
+        "AWS::Chime::SipMediaApplication", {"Tags": [{"Key": "cost-centre", "Value": "calls"}]}
+    )
+
+
+def test_tags_and_stack_tags_reach_the_custom_resource_sma() -> None:
+    stack = make_stack("us-west-2")
+    cdk.Tags.of(stack).add("owner", "contact-centre")
+    CallRecording(stack, "Recording", sma_tags={"cost-centre": "calls"})
+    Template.from_stack(stack).has_resource_properties(
+        "Custom::ChimeSipMediaApplication",
+        {
+            "Tags": [
+                {"Key": "cost-centre", "Value": "calls"},
+                {"Key": "owner", "Value": "contact-centre"},
+            ]
+        },
+    )
