@@ -215,7 +215,6 @@ def test_start_after_a_consent_failure_is_refused() -> None:
             "PauseCallRecording",
             LegStatus.PAUSED,
         ),
-        ("call_update_requested_pause", LegStatus.STARTING, "PauseCallRecording", LegStatus.PAUSED),
         (
             "call_update_requested_resume",
             LegStatus.PAUSED,

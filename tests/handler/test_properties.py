@@ -12,7 +12,7 @@ from sma_recording import with_recording
 from sma_recording.config import Destination, RecordingConfig
 from sma_recording.entry import RecordingHandler
 from sma_recording.events import EventType
-from sma_recording.state import STATE_KEY, CallState, Flow, LegStatus
+from sma_recording.state import STATE_KEY, WANTED_STATUSES, CallState, Flow, LegStatus
 
 from .conftest import (
     CALLER,
@@ -109,6 +109,10 @@ def assert_valid_response(response: object, event: object) -> None:
     assert isinstance(response, dict)
     assert response["SchemaVersion"] == "1.0"
     actions = response["Actions"]
+    # §2: a list replaces the queued actions; null keeps them (the handler's answer while actions of
+    # its own are queued, e.g. a StartCallRecording behind the consent announcement).
+    if actions is None:
+        actions = []
     assert isinstance(actions, list)
     assert len(actions) <= 10
     participant_ids = set()
@@ -147,6 +151,8 @@ states = st.builds(
     consent_played=st.booleans(),
     dtmf_armed=st.booleans(),
     last_sent=st.text(max_size=10),
+    wanted_a=st.none() | st.sampled_from(WANTED_STATUSES),
+    wanted_b=st.none() | st.sampled_from(WANTED_STATUSES),
 ).map(CallState.encode)
 attributes = st.dictionaries(st.text(max_size=6), st.text(max_size=6), max_size=11) | st.builds(
     lambda extra, state: {**extra, STATE_KEY: state},

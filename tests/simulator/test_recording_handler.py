@@ -263,14 +263,6 @@ def test_same_scenario_same_report() -> None:
     assert AGENT in first.to_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sma_recording race (found by test_properties): a second command during a "
-    "non-interruptible prompt replaces the StartCallRecording queued by the first (§2, "
-    "update-sip-call: 'all actions that follow the in-progress action are replaced'), but the "
-    "handler's state already says 'starting', so it sends PauseCallRecording for a recording "
-    "that never started, and the call is not recorded at all",
-)
 def test_rapid_update_requests_during_a_prompt() -> None:
     """§2, §5: start then pause while the consent is still being spoken should still leave the
     leg recorded (and paused)."""

@@ -170,10 +170,17 @@ def receive_digits(call_id: str, dtmf: DtmfControl) -> Action:
 
 
 def response(
-    actions: Sequence[Mapping[str, Any]], attributes: Mapping[str, str] | None = None
+    actions: Sequence[Mapping[str, Any]] | None, attributes: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """The Lambda response; ``TransactionAttributes`` is left out when ``attributes`` is None."""
-    body: dict[str, Any] = {"SchemaVersion": SCHEMA_VERSION, "Actions": [dict(a) for a in actions]}
+    """The Lambda response; ``TransactionAttributes`` is left out when ``attributes`` is None.
+
+    ``actions`` None is sent as ``"Actions": null``: the service keeps the actions it still has
+    queued (reference §2), where a list, even ``[]``, replaces them.
+    """
+    body: dict[str, Any] = {
+        "SchemaVersion": SCHEMA_VERSION,
+        "Actions": None if actions is None else [dict(a) for a in actions],
+    }
     if attributes is not None:
         body["TransactionAttributes"] = dict(attributes)
     return body

@@ -21,8 +21,9 @@ Call flow of the recording handler (:func:`decide`):
   start, pause, resume or stop one leg. Each leg is started and stopped at most once, stop is final,
   pause applies only while recording and resume only while paused; a command that does not apply is
   answered with no recording action and a warning. Commands are accepted only once the call is
-  connected (bridged, or a single answered leg); an update request sent earlier replaces the queued
-  consent/bridge actions, so applications must wait for the call to connect.
+  connected (bridged, or a single answered leg); one sent earlier is ignored with a warning, and
+  the call's set-up goes on (see below). While a StartCallRecording is in flight, commands are
+  deferred (see below).
 * DTMF control (``dtmf`` configured): a background ReceiveDigits matching exactly the pause and resume
   codes is armed on the party that works the call, LEG-B (the agent) of a bridged call, else LEG-A,
   once recording has started. It is re-armed after each code (the service discards digits until a new
@@ -42,6 +43,49 @@ Call flow of the recording handler (:func:`decide`):
   calls are still bridged when the bridge part of the configuration is valid and are otherwise hung up
   with SIP 480, answered outbound calls are kept up, and ``RecordingFailed`` is counted with
   ``ErrorType=InvalidConfiguration`` once per call.
+
+Update requests while actions of ours are queued
+------------------------------------------------
+
+The answer to any invocation replaces what the service still has queued (reference §2: the running
+action finishes, the rest of the old list is dropped; §5), and an update request arrives whenever an
+application sends it, e.g. while the consent announcement queued before StartCallRecording is being
+spoken. Answering it with a list, even ``[]``, would silently drop that StartCallRecording while the
+state already counts the leg as ``starting``: a ``pause`` then went out for a recording that never
+started, and the call was not recorded. The rules:
+
+* **Deferral.** While a StartCallRecording is in flight (a leg is ``starting``: sent, its
+  ``ACTION_SUCCESSFUL``/``ACTION_FAILED`` not in yet), a recording command (update request or DTMF
+  code) sends nothing. It is checked against the status the leg will have once the Start succeeds
+  and the commands deferred before it are applied (a starting leg counts as recording), and only
+  changes that target status, kept in the state (:attr:`CallState.wanted_a`/``wanted_b``). So the
+  last word wins: pause then resume during the announcement cancel out (no tones), stop is final, a
+  second start does not apply (warning), and a start of the other leg (explicit ``callId``) waits
+  its turn. The event is answered with ``"Actions": null``, which keeps the service's queue (§2):
+  the announcement and the Start run as planned.
+* **Applying.** When the Start succeeds (its ``ACTION_SUCCESSFUL``, or a list that held it
+  completing), the action that takes the leg to its target is sent at once: PauseCallRecording or
+  StopCallRecording; a deferred start of the other leg then follows as its own StartCallRecording
+  (last in the list; a pause wanted for that leg waits for that Start in turn). The DTMF listener,
+  not armed while a Start is in flight, is re-armed by the result as usual.
+* **Dropping.** When the Start fails, or its leg or the call ends first, the leg's deferred
+  commands are dropped with a warning (a leg that failed is not recorded again). When an action
+  queued before the Start fails (so the service dropped the Start too), the recording handler sends
+  the Start again and the deferred commands stay; with a wrapped handler they go with the Start.
+* **Other events.** An update request (recording command or not) or a DTMF code that calls for no
+  action is answered with ``"Actions": null`` too while the call is being set up (``bridging``: the
+  consent and CallAndBridge are queued), a Start is in flight or the call is ending, and always when
+  wrapping a handler (whose own queue an empty list would drop). Otherwise nothing changes: ``[]``,
+  plus the keep-alive Pause of a single-leg call that the update request interrupted.
+
+Why defer rather than send the Start again ahead of the command: the queued Start may already be
+running or done (only PlayAudio, RecordAudio and Pause are interrupted by an update request; Speak,
+CallAndBridge and the recording actions finish first), and a second StartCallRecording on a leg fails
+(recorded once per leg, §3.2), which would mark a leg that is recording as failed. Deferral never
+sends an action whose premise is unconfirmed; the price is that a command sent during the
+announcement takes effect right after the Start, and a stop sent then still leaves a short recording
+(the Start cannot be withdrawn safely). A PlayAudio announcement is itself interruptible, so an
+update request sent during it cuts it short (service behaviour); a Speak announcement is not.
 
 The wrapper (:mod:`sma_recording.wrapper`) uses :func:`route`, :func:`decide_recording_event` and
 :func:`decide_around_handler`, which share this logic but leave the call flow to the wrapped handler.
@@ -73,7 +117,7 @@ from sma_recording.actions import (
 from sma_recording.config import Leg, RecordingConfig
 from sma_recording.events import EventError, EventType, Participant, SmaEvent
 from sma_recording.protocol import Command, ProtocolError, is_recording_request, parse_arguments
-from sma_recording.state import STATE_KEY, CallState, Flow, LegStatus
+from sma_recording.state import STATE_KEY, WANTED_STATUSES, CallState, Flow, LegStatus
 from sma_recording.telemetry import mask_phone
 
 __all__ = [
@@ -141,6 +185,10 @@ class Decision:
     metrics: tuple[MetricRecord, ...] = ()
     #: False when the response must leave the stored transaction attributes untouched.
     send_attributes: bool = True
+    #: True when the answer is ``"Actions": null``, so the service keeps the actions it still has
+    #: queued (reference §2); ``actions`` is then empty. See "Update requests while actions of
+    #: ours are queued" in the module docstring.
+    keep_queued: bool = False
 
     def attributes(self) -> dict[str, str] | None:
         """``TransactionAttributes`` of the recording handler's response (the full map), or None."""
@@ -148,7 +196,7 @@ class Decision:
 
     def response(self) -> dict[str, Any]:
         """The Lambda response of the recording handler."""
-        return response(self.actions, self.attributes())
+        return response(None if self.keep_queued else self.actions, self.attributes())
 
 
 class Route(Enum):
@@ -175,6 +223,7 @@ class _Turn:
         self.metrics: list[MetricRecord] = []
         self.send_attributes = True
         self.keep_alive = owns_flow
+        self.keep_queued = False
 
     # records
 
@@ -191,6 +240,9 @@ class _Turn:
 
     def set_leg(self, tag: str, status: LegStatus) -> None:
         self.state = self.state.with_leg(tag, status)
+
+    def set_wanted(self, tag: str, status: LegStatus | None) -> None:
+        self.state = self.state.with_wanted(tag, status)
 
     # event helpers
 
@@ -212,6 +264,9 @@ class _Turn:
         return any(action.get("Type") in RECORDING_ACTIONS for action in self.actions)
 
     def decision(self) -> Decision:
+        _settle_wanted(self)
+        if self.actions:
+            self.keep_queued = False
         if len(self.actions) > MAX_ACTIONS:
             self.log(
                 logging.ERROR,
@@ -221,7 +276,9 @@ class _Turn:
             )
             del self.actions[MAX_ACTIONS:]
         if self.send_attributes:
-            types = ",".join(str(a.get("Type")) for a in self.actions)
+            types = (
+                "null" if self.keep_queued else ",".join(str(a.get("Type")) for a in self.actions)
+            )
             sequence = "" if self.event.sequence is None else str(self.event.sequence)
             self.update(last_sent=f"{sequence}:{types}"[:200])
         return Decision(
@@ -230,6 +287,7 @@ class _Turn:
             tuple(self.logs),
             tuple(self.metrics),
             self.send_attributes,
+            self.keep_queued,
         )
 
 
@@ -283,14 +341,31 @@ def _start(t: _Turn, tag: str | None = None) -> bool:
     return True
 
 
+def _starting(state: CallState) -> bool:
+    """Whether a StartCallRecording is in flight: sent, its ACTION_SUCCESSFUL/FAILED not in yet."""
+    return LegStatus.STARTING in (state.leg_a, state.leg_b)
+
+
+def _natural(state: CallState, tag: str) -> LegStatus:
+    """The status a leg reaches without further commands: a starting leg ends up recording."""
+    status = state.leg(tag)
+    return LegStatus.RECORDING if status == LegStatus.STARTING else status
+
+
+def _projected(state: CallState, tag: str) -> LegStatus:
+    """The status a leg has once the commands deferred for it are applied."""
+    return state.wanted(tag) or _natural(state, tag)
+
+
 def _applies(command: Command, status: LegStatus) -> bool:
+    """Whether ``command`` applies to a leg in (projected, so never ``starting``) ``status``."""
     if command == Command.START:
         return status == LegStatus.IDLE
     if command == Command.PAUSE:
-        return status in (LegStatus.STARTING, LegStatus.RECORDING)
+        return status == LegStatus.RECORDING
     if command == Command.RESUME:
         return status == LegStatus.PAUSED
-    return status.active  # stop
+    return status in (LegStatus.RECORDING, LegStatus.PAUSED)  # stop
 
 
 def _command_leg(t: _Turn, command: Command) -> str:
@@ -304,7 +379,7 @@ def _command_leg(t: _Turn, command: Command) -> str:
         return first
     candidates = [first, _B if first == _A else _A]
     for tag in candidates:
-        if t.event.participant(tag) is not None and _applies(command, t.state.leg(tag)):
+        if t.event.participant(tag) is not None and _applies(command, _projected(t.state, tag)):
             return tag
     for tag in candidates:
         if t.event.participant(tag) is not None and t.state.leg(tag) != LegStatus.IDLE:
@@ -312,15 +387,28 @@ def _command_leg(t: _Turn, command: Command) -> str:
     return first
 
 
-_COMMAND_ACTION = {
-    Command.PAUSE: ("PauseCallRecording", LegStatus.PAUSED),
-    Command.RESUME: ("ResumeCallRecording", LegStatus.RECORDING),
-    Command.STOP: ("StopCallRecording", LegStatus.STOPPED),
+#: The status each command asks its leg to reach.
+_COMMAND_TARGET = {
+    Command.START: LegStatus.RECORDING,
+    Command.PAUSE: LegStatus.PAUSED,
+    Command.RESUME: LegStatus.RECORDING,
+    Command.STOP: LegStatus.STOPPED,
+}
+#: The action that takes a leg from one status to another, and the command it carries out.
+_TRANSITIONS = {
+    (LegStatus.RECORDING, LegStatus.PAUSED): ("PauseCallRecording", Command.PAUSE),
+    (LegStatus.PAUSED, LegStatus.RECORDING): ("ResumeCallRecording", Command.RESUME),
+    (LegStatus.RECORDING, LegStatus.STOPPED): ("StopCallRecording", Command.STOP),
+    (LegStatus.PAUSED, LegStatus.STOPPED): ("StopCallRecording", Command.STOP),
 }
 
 
 def _command(t: _Turn, command: Command, call_id: str | None, source: str) -> None:
-    """Apply a recording command (from an update request or a DTMF code) if it applies."""
+    """Apply a recording command (from an update request or a DTMF code) if it applies.
+
+    While a StartCallRecording is in flight the command is deferred (see the module docstring): it
+    is checked against the leg's projected status and only changes the status the leg is to reach.
+    """
     if not t.config.recording_enabled:
         t.log(logging.WARNING, f"{command} ignored: recording is disabled", source=source)
         return
@@ -343,12 +431,13 @@ def _command(t: _Turn, command: Command, call_id: str | None, source: str) -> No
             return
     else:
         tag = _command_leg(t, command)
-    if command == Command.START:
+    if command == Command.START and not _starting(t.state) and t.state.wanted(tag) is None:
         _start(t, tag)
         return
     participant = t.connected(tag)
     status = t.state.leg(tag)
-    if participant is None or not _applies(command, status):
+    projected = _projected(t.state, tag)
+    if participant is None or not _applies(command, projected):
         t.log(
             logging.WARNING,
             f"{command} does not apply",
@@ -356,12 +445,115 @@ def _command(t: _Turn, command: Command, call_id: str | None, source: str) -> No
             leg=tag,
             recording=status.value,
             connected=participant is not None,
+            **({} if projected == status else {"deferred": projected.value}),
         )
         return
-    action_type, new_status = _COMMAND_ACTION[command]
-    t.actions.append(COMMAND_BUILDERS[action_type](participant.call_id))
-    t.set_leg(tag, new_status)
-    t.log(logging.INFO, f"recording {command} requested", source=source, leg=tag)
+    if command == Command.STOP and status == LegStatus.IDLE:
+        # Only a deferred start: it was never sent, so there is nothing to stop.
+        t.set_wanted(tag, None)
+        t.log(logging.INFO, "deferred recording start cancelled by stop", source=source, leg=tag)
+        return
+    target = _COMMAND_TARGET[command]
+    t.set_wanted(tag, None if target == _natural(t.state, tag) else target)
+    if _starting(t.state):
+        t.log(
+            logging.INFO,
+            f"recording {command} deferred until StartCallRecording reports",
+            source=source,
+            leg=tag,
+            startingLeg=_A if t.state.leg_a == LegStatus.STARTING else _B,
+        )
+        return
+    _reconcile(t, source)
+
+
+def _reconcile(t: _Turn, source: str) -> None:
+    """Send what takes each leg to the status its (deferred) commands asked for.
+
+    Nothing is sent while a StartCallRecording is in flight. At most one StartCallRecording is
+    sent, as the last action (a leg that is to be paused once started keeps that wish).
+    """
+    if _starting(t.state):
+        return
+    start_tag: str | None = None
+    for tag in (_A, _B):
+        wanted = t.state.wanted(tag)
+        if wanted is None:
+            continue
+        status = t.state.leg(tag)
+        if status == LegStatus.IDLE and wanted in (LegStatus.RECORDING, LegStatus.PAUSED):
+            start_tag = start_tag or tag
+            continue
+        transition = _TRANSITIONS.get((status, wanted))
+        if transition is None:
+            continue  # already there, or no longer possible: _settle_wanted clears it
+        t.set_wanted(tag, None)
+        participant = t.connected(tag)
+        if participant is None:
+            _drop_wanted(t, tag, wanted, "the leg is not connected")
+            continue
+        action_type, command = transition
+        t.actions.append(COMMAND_BUILDERS[action_type](participant.call_id))
+        t.set_leg(tag, wanted)
+        t.log(logging.INFO, f"recording {command} requested", source=source, leg=tag)
+    if start_tag is not None:
+        wanted = t.state.wanted(start_tag)
+        assert wanted is not None
+        t.set_wanted(start_tag, None)
+        if _start(t, start_tag):
+            t.set_wanted(start_tag, None if wanted == LegStatus.RECORDING else wanted)
+        else:
+            _drop_wanted(t, start_tag, wanted, "StartCallRecording could not be sent")
+
+
+def _drop_wanted(t: _Turn, tag: str, wanted: LegStatus | None, reason: str) -> None:
+    """Forget what deferred commands asked of a leg, with a warning when there was something."""
+    t.set_wanted(tag, None)
+    if wanted is not None:
+        t.log(
+            logging.WARNING,
+            "deferred recording command dropped",
+            leg=tag,
+            wanted=wanted.value,
+            reason=reason,
+        )
+
+
+def _settle_wanted(t: _Turn) -> None:
+    """Clear deferred statuses that are reached or can no longer be (a final leg, an ended call)."""
+    for tag in (_A, _B):
+        wanted = t.state.wanted(tag)
+        if wanted is None:
+            continue
+        status = t.state.leg(tag)
+        if wanted == _natural(t.state, tag) or wanted not in WANTED_STATUSES:
+            t.set_wanted(tag, None)
+        elif (
+            status in (LegStatus.STOPPED, LegStatus.FAILED)
+            or t.state.flow == Flow.ENDED
+            or (status == LegStatus.IDLE and wanted == LegStatus.STOPPED)
+        ):
+            _drop_wanted(
+                t, tag, wanted, f"the leg is {status.value}, the call {t.state.flow.value}"
+            )
+
+
+#: Events that arrive on their own (an application, a party keying digits), not as the result of a
+#: list of ours: answering them with a list replaces whatever the service still has queued.
+_UNSOLICITED = frozenset({EventType.CALL_UPDATE_REQUESTED, EventType.DIGITS_RECEIVED})
+
+
+def _hold_queue(t: _Turn) -> None:
+    """Answer ``Actions: null`` to an unsolicited event that needs no action while a list is queued.
+
+    Queued: a StartCallRecording in flight (possibly behind an announcement), the consent and
+    CallAndBridge of a call being set up, the Hangup of a call ending, and, when wrapping a handler,
+    whatever the handler queued.
+    """
+    if t.actions or t.event.event_type not in _UNSOLICITED:
+        return
+    if not t.owns_flow or _starting(t.state) or t.state.flow in (Flow.BRIDGING, Flow.ENDED):
+        t.keep_queued = True
 
 
 def _dtmf_leg(t: _Turn) -> Participant | None:
@@ -375,10 +567,17 @@ def _arm_dtmf(t: _Turn) -> None:
     """Add the background ReceiveDigits if DTMF control is configured, useful and not armed.
 
     Never in a list that holds a recording action: a failing ReceiveDigits would drop it. The
-    recording action's own result re-arms it.
+    recording action's own result re-arms it. Never while a StartCallRecording is in flight: the
+    list would replace it (its result re-arms).
     """
     dtmf = t.config.dtmf
-    if dtmf is None or t.state.dtmf_armed or not t.state.flow.connected or t.has_recording_action():
+    if (
+        dtmf is None
+        or t.state.dtmf_armed
+        or not t.state.flow.connected
+        or t.has_recording_action()
+        or _starting(t.state)
+    ):
         return
     if not (t.state.leg_a.active or t.state.leg_b.active):
         return
@@ -430,6 +629,8 @@ def _on_recording_result(t: _Turn, *, success: bool) -> None:
             errorType=error.type,
             errorMessage=error.message,
         )
+        _drop_wanted(t, tag, t.state.wanted(tag), f"{action_type} failed")
+        _reconcile(t, "deferred")
         _arm_dtmf(t)
         return
     status = t.state.leg(tag)
@@ -454,6 +655,7 @@ def _on_recording_result(t: _Turn, *, success: bool) -> None:
         t.set_leg(tag, LegStatus.STOPPED)
         t.metric(MetricName.RECORDING_STOPPED)
         t.log(logging.INFO, "recording stopped", leg=tag)
+    _reconcile(t, "deferred")
     _arm_dtmf(t)
 
 
@@ -650,6 +852,7 @@ def _own_success(t: _Turn) -> None:
         _own_bridged(t)
     else:
         _confirm_starting(t, "its list completed")
+        _reconcile(t, "deferred")
         _arm_dtmf(t)
         t.log(logging.DEBUG, "action list completed", actionType=action_type)
 
@@ -694,7 +897,8 @@ def _own_failed(t: _Turn) -> None:
             # StartCallRecording came after the failed action and was dropped with it.
             t.set_leg(tag, LegStatus.IDLE)
             t.log(logging.WARNING, "StartCallRecording was not run; starting again", leg=tag)
-            _start(t, tag)
+            if not _start(t, tag):
+                _drop_wanted(t, tag, t.state.wanted(tag), "StartCallRecording could not be sent")
 
 
 def _own_digits(t: _Turn) -> None:
@@ -765,7 +969,7 @@ _OWN_HANDLERS: dict[str, Callable[[_Turn], None]] = {
 
 def _keep_alive(t: _Turn) -> None:
     """Keep a single-leg call up: end the list with a long Pause unless a recording action ends it."""
-    if not (t.owns_flow and t.keep_alive and t.state.flow == Flow.SINGLE):
+    if not (t.owns_flow and t.keep_alive and t.state.flow == Flow.SINGLE) or t.keep_queued:
         return
     if t.actions and t.actions[-1].get("Type") in RECORDING_ACTIONS:
         return  # its ACTION_SUCCESSFUL/FAILED comes back here and adds the Pause then
@@ -811,6 +1015,7 @@ def decide(event: object, state: CallState, config: RecordingConfig) -> Decision
             schemaVersion=parsed.schema_version,
         )
     _OWN_HANDLERS.get(parsed.event_type, _own_unexpected)(t)
+    _hold_queue(t)
     _keep_alive(t)
     return t.decision()
 
@@ -884,6 +1089,7 @@ def decide_recording_event(event: object, state: CallState, config: RecordingCon
             _on_recording_result(t, success=True)
         else:
             _confirm_starting(t, "its list completed")
+            _reconcile(t, "deferred")
             _arm_dtmf(t)
     elif parsed.event_type == EventType.ACTION_FAILED:
         if parsed.action_type in RECORDING_ACTIONS:
@@ -899,6 +1105,7 @@ def decide_recording_event(event: object, state: CallState, config: RecordingCon
         _own_digits(t)
     elif parsed.event_type == EventType.CALL_UPDATE_REQUESTED:
         _own_update(t)
+    _hold_queue(t)
     return t.decision()
 
 
@@ -938,6 +1145,7 @@ def _observe(t: _Turn) -> None:
                 t.log(
                     logging.WARNING, "StartCallRecording was dropped with a failed action", leg=tag
                 )
+                _drop_wanted(t, tag, t.state.wanted(tag), "StartCallRecording was dropped")
     elif kind == EventType.HANGUP:
         _on_hangup(t)
     elif kind == EventType.INVALID_LAMBDA_RESPONSE:
@@ -990,7 +1198,12 @@ def _augment(t: _Turn, handler_actions: list[Action]) -> list[Action]:
         leg_b = t.connected(_B)
         assert leg_b is not None
         t.actions.append(consent_action(leg_b.call_id, config.consent))
-    if config.auto_start and t.state.leg(_effective_leg(t)) == LegStatus.IDLE:
+    _reconcile(t, "deferred")
+    if (
+        config.auto_start
+        and t.state.leg(_effective_leg(t)) == LegStatus.IDLE
+        and not _starting(t.state)
+    ):
         _start(t)
     _arm_dtmf(t)
     ours = t.actions

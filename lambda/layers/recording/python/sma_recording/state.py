@@ -12,6 +12,8 @@ state is one attribute, :data:`STATE_KEY` (``"smaRec"``), whose value is compact
      "c": 1,              # 1 once the consent announcement has been sent
      "d": 0,              # 1 while a ReceiveDigits for the DTMF codes is armed
      "s": "7:StartCallRecording",   # sequence and action types of the last response sent
+     "wa": "paused",      # optional: the status LEG-A is to reach once no StartCallRecording is in
+     "wb": "recording",   #   flight (commands deferred meanwhile; see sma_recording.core); same for B
      "r": {...}}          # wrapper only: the handler's action queued after ours (re-sent if ours fail)
 
 A value that cannot be read is replaced by a fresh state (and the handler logs a warning).
@@ -28,6 +30,7 @@ from typing import Any
 __all__ = [
     "MAX_ATTRIBUTES",
     "STATE_KEY",
+    "WANTED_STATUSES",
     "CallState",
     "Flow",
     "LegStatus",
@@ -43,8 +46,9 @@ _VERSION = 1
 class LegStatus(StrEnum):
     """Recording status of one leg.
 
-    ``starting`` means StartCallRecording was sent and its result has not arrived yet. ``stopped``
-    and ``failed`` are final: a leg is recorded at most once.
+    ``starting`` means StartCallRecording was sent and its result has not arrived yet (recording
+    commands are then deferred, see :attr:`CallState.wanted_a`). ``stopped`` and ``failed`` are
+    final: a leg is recorded at most once.
     """
 
     IDLE = "idle"
@@ -80,9 +84,18 @@ class Flow(StrEnum):
         return self in (Flow.BRIDGED, Flow.SINGLE)
 
 
+#: The statuses a deferred recording command can ask a leg to reach.
+WANTED_STATUSES = (LegStatus.RECORDING, LegStatus.PAUSED, LegStatus.STOPPED)
+
+
 @dataclass(frozen=True)
 class CallState:
-    """Everything the handler remembers about one call between invocations."""
+    """Everything the handler remembers about one call between invocations.
+
+    ``wanted_a``/``wanted_b``: the status recording commands asked a leg to reach while a
+    StartCallRecording was in flight (one of :data:`WANTED_STATUSES`), applied once it reports; None
+    when nothing is deferred for the leg.
+    """
 
     flow: Flow = Flow.NEW
     leg_a: LegStatus = LegStatus.IDLE
@@ -91,6 +104,8 @@ class CallState:
     dtmf_armed: bool = False
     last_sent: str = ""
     resend: Mapping[str, Any] | None = None
+    wanted_a: LegStatus | None = None
+    wanted_b: LegStatus | None = None
 
     def leg(self, tag: str) -> LegStatus:
         """Status of ``LEG-A`` or ``LEG-B`` (any other tag reads as LEG-A)."""
@@ -101,6 +116,16 @@ class CallState:
         if tag == "LEG-B":
             return replace(self, leg_b=status)
         return replace(self, leg_a=status)
+
+    def wanted(self, tag: str) -> LegStatus | None:
+        """The status deferred commands ask ``LEG-A`` or ``LEG-B`` to reach, or None."""
+        return self.wanted_b if tag == "LEG-B" else self.wanted_a
+
+    def with_wanted(self, tag: str, status: LegStatus | None) -> CallState:
+        """A copy with one leg's deferred status changed."""
+        if tag == "LEG-B":
+            return replace(self, wanted_b=status)
+        return replace(self, wanted_a=status)
 
     def encode(self) -> str:
         """The value stored under :data:`STATE_KEY`."""
@@ -115,6 +140,10 @@ class CallState:
         }
         if self.resend is not None:
             document["r"] = self.resend
+        if self.wanted_a is not None:
+            document["wa"] = self.wanted_a.value
+        if self.wanted_b is not None:
+            document["wb"] = self.wanted_b.value
         return json.dumps(document, separators=(",", ":"), sort_keys=True)
 
     @classmethod
@@ -160,6 +189,16 @@ class CallState:
         ):
             problems.append("r")
             resend = None
+
+        def wanted(key: str) -> LegStatus | None:
+            raw = document.get(key)
+            if raw is None:
+                return None
+            if not isinstance(raw, str) or raw not in {s.value for s in WANTED_STATUSES}:
+                problems.append(f"{key}={raw!r}")
+                return None
+            return LegStatus(raw)
+
         state = cls(
             flow=enum_value("f", Flow, Flow.NEW),
             leg_a=enum_value("a", LegStatus, LegStatus.IDLE),
@@ -168,6 +207,8 @@ class CallState:
             dtmf_armed=flag("d"),
             last_sent=last_sent,
             resend=resend,
+            wanted_a=wanted("wa"),
+            wanted_b=wanted("wb"),
         )
         warning = None
         if problems:

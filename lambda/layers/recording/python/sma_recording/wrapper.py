@@ -37,9 +37,15 @@ The contract:
 * **Failures.** If your handler raises, the exception is logged and the event is answered as if you had
   returned no actions (plus whatever recording adds), so the call is not dropped. A response that is not
   an object, or whose ``Actions`` is not a list, is treated the same way.
-* **On-demand commands** replace whatever actions the service still has queued, yours included (service
-  behaviour of ``UpdateSipMediaApplicationCall``): send them while your flow has nothing queued, e.g.
-  once the call is bridged.
+* **On-demand commands** that send a recording action replace whatever actions the service still has
+  queued, yours included (service behaviour of ``UpdateSipMediaApplicationCall``): send them while
+  your flow has nothing queued, e.g. once the call is bridged. A command that needs no action (it does
+  not apply, or the call is not connected) is answered with ``Actions: null``, which keeps your queue.
+  So is a command sent while the recording's StartCallRecording is in flight (from the answer that
+  inserted it until its list reports): it is deferred, and its action is inserted into the first
+  answer after that list completed (before your last action, as above; see :mod:`sma_recording.core`).
+  Your own answer to an update request replaces that queued StartCallRecording too: answer
+  ``Actions: null`` while your list runs if the recording should start as planned.
 * **Logs and metrics** are the recording handler's (JSON lines, EMF), under the configured
   ``application`` and ``metricsNamespace``; your own logging is untouched.
 """
@@ -125,7 +131,8 @@ class _Wrapped:
                 event, self.runtime.state_of(event, log), self.runtime.config
             )
             self.runtime.emit(decision, log)
-            body = response(decision.actions, {**kept, STATE_KEY: decision.state.encode()})
+            actions = None if decision.keep_queued else decision.actions
+            body = response(actions, {**kept, STATE_KEY: decision.state.encode()})
             log.log(logging.INFO, "response (recording)", {"actions": body["Actions"]})
             return body
         except Exception:
