@@ -33,6 +33,8 @@ class ISipMediaApplication(Protocol):
     @property
     def region(self) -> str: ...
 
+    def grant_call_control(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
 
 def sma_arn(scope: Construct, sma_id: str, region: str | None = None) -> str:
     """``arn:<partition>:chime:<region>:<account>:sma/<id>`` (IAM service authorization reference)."""
@@ -46,24 +48,46 @@ def sma_arn(scope: Construct, sma_id: str, region: str | None = None) -> str:
     )
 
 
-class _ImportedSipMediaApplication(Construct):
+class _SipMediaApplicationBase(Construct):
+    """What every SMA offers, defined here or imported: id, ARN, Region and the control grant."""
+
+    _id: str
+    _arn: str
+    _region: str
+
+    @property
+    def sip_media_application_id(self) -> str:
+        """The SMA id (a token resolved at deploy time for one defined in the stack)."""
+        return self._id
+
+    @property
+    def sip_media_application_arn(self) -> str:
+        """``arn:<partition>:chime:<region>:<account>:sma/<id>``."""
+        return self._arn
+
+    @property
+    def region(self) -> str:
+        """The Region the SMA runs in."""
+        return self._region
+
+    def grant_call_control(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start, pause, resume and stop recordings of this SMA's live calls.
+
+        Grants ``chime:UpdateSipMediaApplicationCall`` on this SMA's ARN only.
+        """
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["chime:UpdateSipMediaApplicationCall"],
+            resource_arns=[self._arn],
+        )
+
+
+class _ImportedSipMediaApplication(_SipMediaApplicationBase):
     def __init__(self, scope: Construct, construct_id: str, sma_id: str, region: str) -> None:
         super().__init__(scope, construct_id)
         self._id = sma_id
         self._region = region
         self._arn = sma_arn(self, sma_id, region)
-
-    @property
-    def sip_media_application_id(self) -> str:
-        return self._id
-
-    @property
-    def sip_media_application_arn(self) -> str:
-        return self._arn
-
-    @property
-    def region(self) -> str:
-        return self._region
 
 
 @jsii.implements(cdk.IAspect)
@@ -97,7 +121,7 @@ def resolve_implementation(region: str, implementation: SmaImplementation) -> Sm
     return SmaImplementation.NATIVE
 
 
-class SipMediaApplication(Construct):
+class SipMediaApplication(_SipMediaApplicationBase):
     """A SIP media application whose endpoint is ``handler``, with message logs on by default.
 
     The native ``AWS::Chime::SipMediaApplication`` is used where CloudFormation offers it; elsewhere
@@ -225,21 +249,6 @@ class SipMediaApplication(Construct):
                 },
             )
 
-    @property
-    def sip_media_application_id(self) -> str:
-        """The SMA id (a token resolved at deploy time)."""
-        return self._id
-
-    @property
-    def sip_media_application_arn(self) -> str:
-        """``arn:aws:chime:<region>:<account>:sma/<id>``."""
-        return self._arn
-
-    @property
-    def region(self) -> str:
-        """The Region the SMA runs in (the stack's)."""
-        return self._region
-
     @staticmethod
     def from_sip_media_application_id(
         scope: Construct,
@@ -251,18 +260,3 @@ class SipMediaApplication(Construct):
         """Refer to an SMA made elsewhere. Default region: the stack's."""
         resolved = region if region is not None else cdk.Stack.of(scope).region
         return _ImportedSipMediaApplication(scope, construct_id, sip_media_application_id, resolved)
-
-    def grant_call_control(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` start, pause, resume and stop recordings of this SMA's live calls.
-
-        Grants ``chime:UpdateSipMediaApplicationCall`` on this SMA's ARN only.
-        """
-        return grant_call_control(grantee, self._arn)
-
-
-def grant_call_control(grantee: iam.IGrantable, sma_arn_value: str) -> iam.Grant:
-    return iam.Grant.add_to_principal(
-        grantee=grantee,
-        actions=["chime:UpdateSipMediaApplicationCall"],
-        resource_arns=[sma_arn_value],
-    )

@@ -385,3 +385,18 @@ def test_tags_and_stack_tags_reach_the_custom_resource_sma() -> None:
             ]
         },
     )
+
+
+def test_imported_sma_grants_call_control_on_its_arn() -> None:
+    from aws_cdk import aws_iam as iam
+
+    stack = make_stack()
+    sma = SipMediaApplication.from_sip_media_application_id(stack, "Existing", "abc-123")
+    role = iam.Role(stack, "Desk", assumed_by=iam.AccountRootPrincipal())
+    sma.grant_call_control(role)
+    [policy] = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "chime:UpdateSipMediaApplicationCall"
+    assert json.dumps(statement["Resource"]).endswith(
+        ':chime:us-east-1:123456789012:sma/abc-123"]]}'
+    )
