@@ -258,3 +258,17 @@ def test_rule_fails_on_malformed_trigger_number() -> None:
         [SipRuleTarget(_sma(stack, "a", "us-east-1"))], trigger_value="12065550100"
     )
     assert "trigger_value='12065550100'" in message
+
+
+def test_orders_are_polled_every_30_seconds_for_at_most_30_minutes() -> None:
+    """The deployment fails (onTimeout) once 60 polls 30 s apart have not seen the order complete."""
+    stack = make_stack()
+    PhoneNumber(stack, "Number", search=PhoneNumberSearch(area_code="206"))
+    [machine] = (
+        Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine").values()
+    )
+    definition = "".join(
+        p for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1] if isinstance(p, str)
+    )
+    assert '"IntervalSeconds":30,"MaxAttempts":60,"BackoffRate":1' in definition
+    assert '"Next":"framework-onTimeout-task"' in definition
