@@ -79,7 +79,9 @@ class ChimeVoiceProvider(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="SipMediaApplicationCreate",
-                    actions=["chime:CreateSipMediaApplication"],
+                    # List: after a create whose outcome is unknown (5xx, timeout), to adopt the SMA
+                    # the first attempt may have made instead of creating a second one.
+                    actions=["chime:CreateSipMediaApplication", "chime:ListSipMediaApplications"],
                     resources=["*"],
                 ),
                 # PutSipMediaApplicationLoggingConfiguration sets up CloudWatch Logs delivery with
@@ -154,7 +156,8 @@ class ChimeVoiceProvider(Construct):
             self,
             "IsComplete",
             handler="chime_provider.handler.is_complete",
-            timeout=cdk.Duration.minutes(1),
+            # One poll is a few calls, but each may be retried with backoff after a hung connection.
+            timeout=cdk.Duration.minutes(3),
             description="cdk-recording: poll phone-number orders until they complete",
             **common,
         )
@@ -220,7 +223,8 @@ class ChimeVoiceProvider(Construct):
             ],
             "Explicit actions only, no action wildcards. chime-sdk-voice phone numbers, SIP rules "
             "and new SIP media applications have no ARN before they exist, so CreateSipRule, "
-            "SearchAvailablePhoneNumbers, CreatePhoneNumberOrder and CreateSipMediaApplication apply "
+            "SearchAvailablePhoneNumbers, CreatePhoneNumberOrder, CreateSipMediaApplication and "
+            "ListSipMediaApplications (to adopt an SMA a create with an unknown outcome made) apply "
             "to '*'; actions on existing SMAs are scoped to this account's sma/* ARNs. CloudWatch "
             "Logs delivery actions (message logs) and X-Ray's PutTrace* support only '*'. The "
             "provider is shared by every SMA of the stack, so lambda:GetPolicy/AddPermission (used "

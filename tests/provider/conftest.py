@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 from chime_provider._chime import RetryPolicy
 from chime_provider.handler import Runtime
@@ -21,6 +23,8 @@ REGION = "us-east-1"
 SERVICE_TOKEN = (
     f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:Recording-ProviderframeworkonEvent-1A2B3C"
 )
+#: The provider's wall clock in tests, and the timestamp of every stubbed resource.
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 STACK_ID = (
     f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/Recording/"
     "1f3c9a80-aa2b-11ef-9c61-0a1b2c3d4e5f"
@@ -62,8 +66,28 @@ def regions() -> list[str]:
     return []
 
 
+class Clock:
+    """A wall clock (epoch seconds) that only moves when a test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
-def runtime(client: Any, stubber: Stubber, sleeps: list[float], regions: list[str]) -> Runtime:
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def runtime(
+    client: Any, stubber: Stubber, sleeps: list[float], regions: list[str], clock: Clock
+) -> Runtime:
     def client_for(region: str) -> Any:
         regions.append(region)
         return client
@@ -73,7 +97,26 @@ def runtime(client: Any, stubber: Stubber, sleeps: list[float], regions: list[st
         default_region=REGION,
         # The upper bound of each jittered delay, so tests can assert on it.
         retry=RetryPolicy(sleep=sleeps.append, jitter=lambda upper: upper),
+        clock=clock,
     )
+
+
+def lose_reply(client: Any, operation: str, error: Exception | None = None) -> None:
+    """Make the next ``operation`` call raise ``error`` after the stubbed service handled it.
+
+    The Stubber has consumed the call's expected response by then: the request landed and only its
+    reply was lost, which is what a read timeout or a dropped connection can hide. Default error:
+    a read timeout.
+    """
+    pending = [
+        error or ReadTimeoutError(endpoint_url=f"https://voice-chime.{REGION}.amazonaws.com")
+    ]
+
+    def raise_once(**_: Any) -> None:
+        if pending:
+            raise pending.pop()
+
+    client.meta.events.register(f"after-call.chime-sdk-voice.{operation}", raise_once)
 
 
 def _with_token(properties: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,3 +153,19 @@ def cfn_event() -> Callable[..., dict[str, Any]]:
         return event
 
     return build
+
+
+def fail_before_send(client: Any, operation: str, error: Exception) -> None:
+    """Make the next ``operation`` call raise ``error`` before the request leaves the client.
+
+    The call's expected response stays queued in the Stubber for the next attempt: the service
+    never saw this one (no connection, a connect timeout).
+    """
+    pending = [error]
+
+    def raise_once(**_: Any) -> None:
+        if pending:
+            raise pending.pop()
+
+    # The first event of a call, before the Stubber checks it against its queue.
+    client.meta.events.register(f"provide-client-params.chime-sdk-voice.{operation}", raise_once)

@@ -9,10 +9,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import (
+    ConnectionClosedError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 from botocore.stub import Stubber
-from chime_provider._chime import RetryPolicy
+from chime_provider import handler
+from chime_provider._chime import Chime, ChimeApiError, ChimeClients, RetryPolicy
 from chime_provider._events import ProviderError
+from chime_provider._logging import EventLogger
 from chime_provider.handler import RESOURCE_TYPES, Runtime, is_complete, on_event
+
+from tests.provider.conftest import fail_before_send
 
 EventBuilder = Callable[..., dict[str, Any]]
 
@@ -47,6 +57,12 @@ RULE_RESPONSE = {
         "CreatedTimestamp": datetime(2026, 11, 24, tzinfo=UTC),
     }
 }
+
+
+def chime_for(runtime: Runtime) -> Chime:
+    return ChimeClients(
+        runtime.client_for, runtime.default_region, runtime.retry, EventLogger({})
+    ).region()
 
 
 def throttle(stubber: Stubber, code: str = "ThrottledClientException", status: int = 429) -> None:
@@ -115,15 +131,114 @@ def test_throttling_is_retried_with_growing_delays_then_succeeds(
     assert sleeps == [1.0, 2.0, 4.0]
 
 
-def test_service_unavailable_is_retried(
+def test_service_unavailable_on_a_create_is_retried_once_nothing_landed(
     cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime, sleeps: list[float]
 ) -> None:
     throttle(stubber, "ServiceUnavailableException", 503)
+    stubber.add_response("list_sip_rules", {"SipRules": []}, {"MaxResults": 100})
     stubber.add_response("create_sip_rule", RULE_RESPONSE, CREATE_PARAMS)
 
     on_event(cfn_event("Create", "Custom::ChimeSipRule", RULE_PROPS), runtime=runtime)
 
     assert sleeps == [1.0]
+
+
+def test_a_create_whose_outcome_stays_unknown_fails_after_the_last_attempt(
+    cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime, sleeps: list[float]
+) -> None:
+    for _ in range(runtime.retry.max_attempts):
+        throttle(stubber, "ServiceFailureException", 500)
+        stubber.add_response("list_sip_rules", {"SipRules": []}, {"MaxResults": 100})
+
+    with pytest.raises(
+        ProviderError,
+        match=r"CreateSipRule failed with ServiceFailureException: Rate exceeded \(after 5 "
+        r"attempts, none of which created the resource as far as the service shows\)",
+    ):
+        on_event(cfn_event("Create", "Custom::ChimeSipRule", RULE_PROPS), runtime=runtime)
+    assert sleeps == [1.0, 2.0, 4.0, 8.0, 16.0]
+
+
+def test_a_create_whose_outcome_cannot_be_checked_fails_saying_so(
+    cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime
+) -> None:
+    throttle(stubber, "ServiceUnavailableException", 503)
+    stubber.add_client_error(
+        "list_sip_rules",
+        service_error_code="ForbiddenException",
+        service_message="not allowed",
+        http_status_code=403,
+    )
+
+    with pytest.raises(
+        ProviderError,
+        match=r"CreateSipRule failed with ServiceUnavailableException: Rate exceeded\. The request "
+        r"may have been carried out, and checking whether it was failed too \(chime-sdk-voice "
+        r"ListSipRules failed with ForbiddenException: not allowed\)",
+    ):
+        on_event(cfn_event("Create", "Custom::ChimeSipRule", RULE_PROPS), runtime=runtime)
+
+
+def test_a_create_that_never_left_the_client_is_retried_without_a_check(
+    cfn_event: EventBuilder, client: Any, stubber: Stubber, runtime: Runtime, sleeps: list[float]
+) -> None:
+    fail_before_send(
+        client,
+        "CreateSipRule",
+        EndpointConnectionError(endpoint_url="https://voice-chime.us-east-1.amazonaws.com"),
+    )
+    stubber.add_response("create_sip_rule", RULE_RESPONSE, CREATE_PARAMS)
+
+    result = on_event(cfn_event("Create", "Custom::ChimeSipRule", RULE_PROPS), runtime=runtime)
+
+    assert result["PhysicalResourceId"] == RULE_ID
+    assert sleeps == [1.0]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ReadTimeoutError(endpoint_url="https://voice-chime.us-east-1.amazonaws.com"),
+        ConnectionClosedError(endpoint_url="https://voice-chime.us-east-1.amazonaws.com"),
+        EndpointConnectionError(endpoint_url="https://voice-chime.us-east-1.amazonaws.com"),
+    ],
+    ids=type,
+)
+def test_reads_are_retried_after_network_failures(
+    error: Exception,
+    client: Any,
+    stubber: Stubber,
+    runtime: Runtime,
+    sleeps: list[float],
+) -> None:
+    fail_before_send(client, "GetSipRule", error)
+    stubber.add_response("get_sip_rule", RULE_RESPONSE, {"SipRuleId": RULE_ID})
+    chime = chime_for(runtime)
+
+    response = chime.call(chime.client.get_sip_rule, SipRuleId=RULE_ID)
+
+    assert response["SipRule"].get("SipRuleId") == RULE_ID
+    assert sleeps == [1.0]
+
+
+def test_tls_failures_are_not_retried(client: Any, runtime: Runtime, sleeps: list[float]) -> None:
+    fail_before_send(
+        client,
+        "GetSipRule",
+        SSLError(endpoint_url="https://voice-chime.us-east-1.amazonaws.com", error="bad cert"),
+    )
+    chime = chime_for(runtime)
+
+    with pytest.raises(ChimeApiError, match=r"GetSipRule failed with SSLError") as raised:
+        chime.call(chime.client.get_sip_rule, SipRuleId=RULE_ID)
+    assert raised.value.transient is False
+    assert sleeps == []
+
+
+def test_the_lambda_client_leaves_all_retries_to_the_provider() -> None:
+    client = handler._boto3_client("us-west-2")
+
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
 
 
 def test_throttling_gives_up_after_the_last_attempt_with_the_service_message(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 from chime_provider._events import ProviderError
 from chime_provider.handler import Runtime, is_complete, on_event
+
+from tests.provider.conftest import NOW, lose_reply
 
 EventBuilder = Callable[..., dict[str, Any]]
 
@@ -132,6 +134,146 @@ def test_create_failure_names_operation_code_and_service_message(
         r"SIP media application limit reached",
     ):
         on_event(cfn_event("Create", TYPE, PROPS), runtime=runtime)
+
+
+CREATE_PARAMS = {
+    "AwsRegion": "us-east-1",
+    "Name": "recording-sma",
+    "Endpoints": [{"LambdaArn": LAMBDA_ARN}],
+}
+
+
+def listed(sma_id: str, created: datetime = NOW, **overrides: Any) -> dict[str, Any]:
+    application = sma_response(sma_id, **overrides)["SipMediaApplication"]
+    application["CreatedTimestamp"] = created
+    return application
+
+
+def test_create_whose_reply_was_lost_adopts_the_sma_it_made_instead_of_making_another(
+    cfn_event: EventBuilder,
+    client: Any,
+    stubber: Stubber,
+    runtime: Runtime,
+    sleeps: list[float],
+) -> None:
+    stubber.add_response("create_sip_media_application", sma_response(), CREATE_PARAMS)
+    lose_reply(client, "CreateSipMediaApplication")
+    stubber.add_response(
+        "list_sip_media_applications",
+        {"SipMediaApplications": [listed(SMA_ID)]},
+        {"MaxResults": 100},
+    )
+
+    result = on_event(cfn_event("Create", TYPE, PROPS), runtime=runtime)
+
+    assert result == {
+        "PhysicalResourceId": SMA_ID,
+        "Data": {"SipMediaApplicationId": SMA_ID, "SipMediaApplicationArn": sma_arn(SMA_ID)},
+    }
+    assert sleeps == [1.0]
+
+
+def test_create_after_a_5xx_adopts_only_an_sma_that_is_new_and_fully_ours(
+    cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime
+) -> None:
+    stubber.add_client_error(
+        "create_sip_media_application",
+        service_error_code="ServiceFailureException",
+        service_message="internal error",
+        http_status_code=500,
+    )
+    other_lambda = "arn:aws:lambda:us-east-1:123456789012:function:other"
+    stubber.add_response(
+        "list_sip_media_applications",
+        {
+            "SipMediaApplications": [
+                # Same name, made long before this deployment: someone else's.
+                listed("1a1a1a1a-0000-4000-8000-000000000001", NOW - timedelta(days=3)),
+                # New, but for another handler.
+                listed("1a1a1a1a-0000-4000-8000-000000000002", lambda_arn=other_lambda),
+                # New, but another name.
+                listed("1a1a1a1a-0000-4000-8000-000000000003", name="recording-sma-2"),
+            ],
+            "NextToken": "page-2",
+        },
+        {"MaxResults": 100},
+    )
+    stubber.add_response(
+        "list_sip_media_applications",
+        {"SipMediaApplications": [listed(SMA_ID, NOW + timedelta(seconds=2))]},
+        {"MaxResults": 100, "NextToken": "page-2"},
+    )
+
+    result = on_event(cfn_event("Create", TYPE, PROPS), runtime=runtime)
+
+    assert result["PhysicalResourceId"] == SMA_ID
+
+
+def test_create_after_a_5xx_sends_again_when_nothing_landed(
+    cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime, sleeps: list[float]
+) -> None:
+    stubber.add_client_error(
+        "create_sip_media_application",
+        service_error_code="ServiceUnavailableException",
+        service_message="try later",
+        http_status_code=503,
+    )
+    stubber.add_response(
+        "list_sip_media_applications",
+        {"SipMediaApplications": [listed(NEW_SMA_ID, NOW - timedelta(hours=1))]},
+        {"MaxResults": 100},
+    )
+    stubber.add_response("create_sip_media_application", sma_response(), CREATE_PARAMS)
+
+    result = on_event(cfn_event("Create", TYPE, PROPS), runtime=runtime)
+
+    assert result["PhysicalResourceId"] == SMA_ID
+    assert sleeps == [1.0]
+
+
+def test_create_whose_retry_is_refused_looks_again_for_the_first_attempt(
+    cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime
+) -> None:
+    stubber.add_client_error(
+        "create_sip_media_application",
+        service_error_code="ServiceUnavailableException",
+        service_message="try later",
+        http_status_code=503,
+    )
+    stubber.add_response(
+        "list_sip_media_applications", {"SipMediaApplications": []}, {"MaxResults": 100}
+    )
+    stubber.add_client_error(
+        "create_sip_media_application",
+        service_error_code="ResourceLimitExceededException",
+        service_message="SIP media application limit reached",
+        http_status_code=400,
+    )
+    stubber.add_response(
+        "list_sip_media_applications",
+        {"SipMediaApplications": [listed(SMA_ID)]},
+        {"MaxResults": 100},
+    )
+
+    result = on_event(cfn_event("Create", TYPE, PROPS), runtime=runtime)
+
+    assert result["PhysicalResourceId"] == SMA_ID
+
+
+def test_throttled_create_is_retried_without_looking_for_a_landed_sma(
+    cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime, sleeps: list[float]
+) -> None:
+    stubber.add_client_error(
+        "create_sip_media_application",
+        service_error_code="ThrottledClientException",
+        service_message="Rate exceeded",
+        http_status_code=429,
+    )
+    stubber.add_response("create_sip_media_application", sma_response(), CREATE_PARAMS)
+
+    on_event(cfn_event("Create", TYPE, PROPS), runtime=runtime)
+
+    assert sleeps == [1.0]
 
 
 def test_update_of_name_and_endpoint_is_applied_in_place(

@@ -11,6 +11,8 @@ from botocore.stub import Stubber
 from chime_provider._events import ProviderError
 from chime_provider.handler import Runtime, on_event
 
+from tests.provider.conftest import lose_reply
+
 EventBuilder = Callable[..., dict[str, Any]]
 
 TYPE = "Custom::ChimeSipRule"
@@ -179,6 +181,76 @@ def test_create_conflict_without_a_rule_for_our_trigger_fails_with_the_service_m
 
     with pytest.raises(ProviderError, match=r"CreateSipRule failed with ConflictException"):
         on_event(cfn_event("Create", TYPE, PROPS), runtime=runtime)
+
+
+def expect_apply(stubber: Stubber, rule_id: str = RULE_ID) -> None:
+    stubber.add_response(
+        "update_sip_rule",
+        {"SipRule": rule(rule_id)},
+        {
+            "SipRuleId": rule_id,
+            "Name": "recording-rule",
+            "Disabled": False,
+            "TargetApplications": TARGETS,
+        },
+    )
+
+
+def test_create_whose_reply_was_lost_adopts_the_rule_it_made(
+    cfn_event: EventBuilder, client: Any, stubber: Stubber, runtime: Runtime
+) -> None:
+    stubber.add_response("create_sip_rule", {"SipRule": rule()}, create_params())
+    lose_reply(client, "CreateSipRule")
+    stubber.add_response("list_sip_rules", {"SipRules": [rule()]}, {"MaxResults": 100})
+    expect_apply(stubber)
+
+    result = on_event(cfn_event("Create", TYPE, PROPS), runtime=runtime)
+
+    assert result == {"PhysicalResourceId": RULE_ID, "Data": {"SipRuleId": RULE_ID}}
+
+
+def test_create_after_a_5xx_does_not_adopt_another_name_and_reports_the_conflict(
+    cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime
+) -> None:
+    stubber.add_client_error(
+        "create_sip_rule",
+        service_error_code="ServiceFailureException",
+        service_message="internal error",
+        http_status_code=500,
+    )
+    others = {"SipRules": [rule(name="someone-elses-rule")]}
+    stubber.add_response("list_sip_rules", others, {"MaxResults": 100})
+    conflict(stubber)
+    # Looked for once more after the refusal, then once by the conflict handling.
+    stubber.add_response("list_sip_rules", others, {"MaxResults": 100})
+    stubber.add_response("list_sip_rules", others, {"MaxResults": 100})
+
+    with pytest.raises(
+        ProviderError, match=r"ConflictException.*is not this resource's rule 'recording-rule'"
+    ):
+        on_event(cfn_event("Create", TYPE, PROPS), runtime=runtime)
+
+
+def test_create_after_a_5xx_sends_again_when_no_rule_has_our_trigger(
+    cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime, sleeps: list[float]
+) -> None:
+    stubber.add_client_error(
+        "create_sip_rule",
+        service_error_code="ServiceUnavailableException",
+        service_message="try later",
+        http_status_code=503,
+    )
+    stubber.add_response(
+        "list_sip_rules",
+        {"SipRules": [rule(NEW_RULE_ID, trigger_value="+12065550199")]},
+        {"MaxResults": 100},
+    )
+    stubber.add_response("create_sip_rule", {"SipRule": rule()}, create_params())
+
+    result = on_event(cfn_event("Create", TYPE, PROPS), runtime=runtime)
+
+    assert result["PhysicalResourceId"] == RULE_ID
+    assert sleeps == [1.0]
 
 
 def test_update_of_targets_name_and_disabled_is_applied_in_place(

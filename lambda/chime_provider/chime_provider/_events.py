@@ -29,13 +29,16 @@ class ProviderError(Exception):
 class OnEventResult(TypedDict):
     """What ``on_event`` returns to the Provider framework.
 
-    ``PendingPhoneNumberOrderId`` is a custom field: the framework passes it on to ``is_complete``
-    but never sends it to CloudFormation.
+    The ``Pending*`` fields are custom: the framework passes them on to ``is_complete`` (merged
+    into its event) but never sends them to CloudFormation. ``PendingSince`` is the epoch second
+    the wait started, for ``is_complete``'s own deadline.
     """
 
     PhysicalResourceId: str
     Data: dict[str, str]
     PendingPhoneNumberOrderId: NotRequired[str]
+    PendingPhoneNumberRelease: NotRequired[str]
+    PendingSince: NotRequired[float]
 
 
 class IsCompleteResult(TypedDict):

@@ -6,25 +6,40 @@ Physical id: the SipMediaApplicationId. Data: ``SipMediaApplicationId``, ``SipMe
 Calls go to the endpoint of ``AwsRegion``: an SMA lives in one Region, so creating or deleting it
 through another Region's endpoint would miss it. A change of ``AwsRegion`` replaces the SMA;
 ``Name``, ``LambdaArn`` and ``Tags`` are updated in place.
+
+CreateSipMediaApplication is not idempotent and SMA names are not unique, so a create whose outcome
+is unknown (5xx, read timeout) is never simply repeated: ListSipMediaApplications is checked first,
+and an SMA with this resource's ``Name``, ``AwsRegion`` and ``LambdaArn`` created since the first
+attempt (allowing for clock skew) is adopted instead of making a second one nothing would manage.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from chime_provider._chime import CONFLICT, NOT_FOUND, ChimeApiError, ChimeClients
+from chime_provider._chime import CONFLICT, NOT_FOUND, Chime, ChimeApiError, ChimeClients
 from chime_provider._events import OnEventResult, ProviderError, ResourceEvent
 from chime_provider._properties import SERVICE_NAME_PATTERN, PropertyReader
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_voice.type_defs import SipMediaApplicationTypeDef, TagTypeDef
 
-__all__ = ["RESOURCE_TYPE", "SipMediaApplicationProps", "on_event", "tag_changes"]
+__all__ = [
+    "CLOCK_SKEW_SECONDS",
+    "RESOURCE_TYPE",
+    "SipMediaApplicationProps",
+    "on_event",
+    "tag_changes",
+]
 
 RESOURCE_TYPE = "Custom::ChimeSipMediaApplication"
+#: How much earlier than the Lambda's clock the service may stamp an SMA that the create made.
+CLOCK_SKEW_SECONDS = 300.0
+_LIST_PAGE_SIZE = 100
 
 _LAMBDA_ARN = re.compile(
     r"arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:\d{12}:function:"
@@ -76,22 +91,78 @@ def on_event(event: ResourceEvent, clients: ChimeClients) -> OnEventResult:
 
 def _create(props: SipMediaApplicationProps, clients: ChimeClients) -> OnEventResult:
     chime = clients.region(props.aws_region)
+    since = clients.clock() - CLOCK_SKEW_SECONDS
+    params: dict[str, Any] = {
+        "AwsRegion": props.aws_region,
+        "Name": props.name,
+        "Endpoints": [{"LambdaArn": props.lambda_arn}],
+    }
     if props.tags:
-        response = chime.call(
-            chime.client.create_sip_media_application,
-            AwsRegion=props.aws_region,
-            Name=props.name,
-            Endpoints=[{"LambdaArn": props.lambda_arn}],
-            Tags=_tag_list(props.tags),
-        )
-    else:
-        response = chime.call(
-            chime.client.create_sip_media_application,
-            AwsRegion=props.aws_region,
-            Name=props.name,
-            Endpoints=[{"LambdaArn": props.lambda_arn}],
-        )
-    return _result(response["SipMediaApplication"])
+        params["Tags"] = _tag_list(props.tags)
+    application = chime.create(
+        chime.client.create_sip_media_application,
+        result=lambda response: response["SipMediaApplication"],
+        find=lambda: _find_created(props, since, chime, clients),
+        **params,
+    )
+    return _result(application)
+
+
+def _find_created(
+    props: SipMediaApplicationProps, since: float, chime: Chime, clients: ChimeClients
+) -> SipMediaApplicationTypeDef | None:
+    """The SMA an attempt whose reply was lost created, if the service lists one."""
+    matches = sorted(
+        (
+            application
+            for application in _all_applications(chime)
+            if application.get("Name") == props.name
+            and application.get("AwsRegion") == props.aws_region
+            and [endpoint.get("LambdaArn") for endpoint in application.get("Endpoints", [])]
+            == [props.lambda_arn]
+            and _created_since(application, since)
+        ),
+        key=_created_at,
+    )
+    if not matches:
+        return None
+    adopted = matches[0]
+    clients.log.warning(
+        "adopting the SIP media application the unanswered create made",
+        sip_media_application=adopted.get("SipMediaApplicationId"),
+        # More than one means earlier attempts landed too; they are left for an operator to delete.
+        other_matches=[application.get("SipMediaApplicationId") for application in matches[1:]],
+    )
+    return adopted
+
+
+def _all_applications(chime: Chime) -> Iterator[SipMediaApplicationTypeDef]:
+    token: str | None = None
+    while True:
+        if token:
+            page = chime.call(
+                chime.client.list_sip_media_applications,
+                MaxResults=_LIST_PAGE_SIZE,
+                NextToken=token,
+            )
+        else:
+            page = chime.call(chime.client.list_sip_media_applications, MaxResults=_LIST_PAGE_SIZE)
+        yield from page.get("SipMediaApplications", [])
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def _created_at(application: SipMediaApplicationTypeDef) -> float:
+    created = application.get("CreatedTimestamp")
+    return created.timestamp() if isinstance(created, datetime) else 0.0
+
+
+def _created_since(application: SipMediaApplicationTypeDef, since: float) -> bool:
+    # An SMA without a creation time cannot be told apart from someone else's: never adopt it.
+    return isinstance(application.get("CreatedTimestamp"), datetime) and (
+        _created_at(application) >= since
+    )
 
 
 def _update(event: ResourceEvent, clients: ChimeClients) -> OnEventResult:

@@ -7,7 +7,9 @@ Physical id: the SipRuleId. Data: ``SipRuleId``.
 
 A change of trigger replaces the rule; every other change is applied in place. A create that
 conflicts with an existing rule for the same trigger adopts that rule only when its name is ours
-(a retried create after a partial failure); otherwise it fails with the service's message.
+(a retried create after a partial failure); otherwise it fails with the service's message. A create
+whose outcome is unknown (5xx, read timeout) is not simply repeated: the rule for our trigger is
+looked up first (ListSipRules) and adopted when it carries our name.
 Delete disables the rule first, which the service requires, then deletes it.
 """
 
@@ -23,7 +25,11 @@ from chime_provider._properties import E164_PATTERN, SERVICE_NAME_PATTERN, Prope
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_voice.literals import SipRuleTriggerTypeType
-    from mypy_boto3_chime_sdk_voice.type_defs import SipRuleTargetApplicationTypeDef, SipRuleTypeDef
+    from mypy_boto3_chime_sdk_voice.type_defs import (
+        CreateSipRuleResponseTypeDef,
+        SipRuleTargetApplicationTypeDef,
+        SipRuleTypeDef,
+    )
 
 __all__ = ["RESOURCE_TYPE", "SipRuleProps", "Target", "on_event"]
 
@@ -130,8 +136,10 @@ def _update(event: ResourceEvent, chime: Chime, clients: ChimeClients) -> OnEven
 
 def _create(props: SipRuleProps, chime: Chime, clients: ChimeClients) -> str:
     try:
-        response = chime.call(
+        rule_id = chime.create(
             chime.client.create_sip_rule,
+            result=_created_rule_id,
+            find=lambda: _adopt_if_ours(props, chime, clients),
             Name=props.name,
             TriggerType=props.trigger_type,
             TriggerValue=props.trigger_value,
@@ -142,24 +150,20 @@ def _create(props: SipRuleProps, chime: Chime, clients: ChimeClients) -> str:
         if error.code != CONFLICT:
             raise
         return _adopt(props, chime, clients, error)
-    rule_id = response["SipRule"].get("SipRuleId")
     if not rule_id:
         raise ProviderError("chime-sdk-voice returned a SIP rule without an id")
     return rule_id
+
+
+def _created_rule_id(response: CreateSipRuleResponseTypeDef) -> str:
+    return response["SipRule"].get("SipRuleId", "")
 
 
 def _adopt(
     props: SipRuleProps, chime: Chime, clients: ChimeClients, conflict: ChimeApiError
 ) -> str:
     """Take over the rule that already has our trigger if it carries our name, else fail."""
-    existing = next(
-        (
-            rule
-            for rule in _all_rules(chime)
-            if (rule.get("TriggerType"), rule.get("TriggerValue")) == props.trigger
-        ),
-        None,
-    )
+    existing = _rule_with_trigger(props, chime)
     if existing is None:
         raise conflict
     rule_id = existing.get("SipRuleId", "")
@@ -172,6 +176,34 @@ def _adopt(
     clients.log.info("adopting existing SIP rule with our name and trigger", sip_rule_id=rule_id)
     _apply(rule_id, props, chime)
     return rule_id
+
+
+def _adopt_if_ours(props: SipRuleProps, chime: Chime, clients: ChimeClients) -> str | None:
+    """After a create with an unknown outcome: the rule it made, if the service lists it.
+
+    A rule for our trigger with another name is not ours: None, so the create is sent again and
+    fails with the service's conflict, which :func:`_adopt` reports.
+    """
+    existing = _rule_with_trigger(props, chime)
+    if existing is None or existing.get("Name") != props.name or not existing.get("SipRuleId"):
+        return None
+    rule_id = existing.get("SipRuleId", "")
+    clients.log.warning("adopting the SIP rule the unanswered create made", sip_rule_id=rule_id)
+    # The same call as the create's, so a no-op for the rule it made; it also sets our targets on
+    # a rule with our name left by an earlier deployment.
+    _apply(rule_id, props, chime)
+    return rule_id
+
+
+def _rule_with_trigger(props: SipRuleProps, chime: Chime) -> SipRuleTypeDef | None:
+    return next(
+        (
+            rule
+            for rule in _all_rules(chime)
+            if (rule.get("TriggerType"), rule.get("TriggerValue")) == props.trigger
+        ),
+        None,
+    )
 
 
 def _all_rules(chime: Chime) -> Iterator[SipRuleTypeDef]:

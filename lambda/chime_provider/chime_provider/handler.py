@@ -11,6 +11,7 @@ clients; tests pass a :class:`Runtime` with a stubbed client instead.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -50,9 +51,10 @@ _IS_COMPLETE: Mapping[str, IsComplete] = {
 #: Every ResourceType this provider serves.
 RESOURCE_TYPES = tuple(sorted(_ON_EVENT))
 
-#: botocore's own retries (standard mode: throttling, 5xx, connection errors) under ours.
+#: botocore's retries off (one attempt per call): :class:`RetryPolicy` is the only retry layer, so
+#: a create is never repeated without first checking whether it landed (see ``_chime``).
 _CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 1},
     connect_timeout=5,
     read_timeout=30,
 )
@@ -71,12 +73,15 @@ class Runtime:
         client per Region.
     :param default_region: Region for phone numbers, SIP rules and SMA logging, and for SMAs
         without ``AwsRegion``. Default: the Lambda's ``AWS_REGION``.
-    :param retry: backoff for throttled calls. Default: :class:`RetryPolicy` ``()``.
+    :param retry: backoff for throttled and failed calls. Default: :class:`RetryPolicy` ``()``.
+    :param clock: the wall clock, in epoch seconds, for the phone-number order deadline.
+        Default: :func:`time.time`.
     """
 
     client_for: Callable[[str], ChimeSDKVoiceClient]
     default_region: str
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Callable[[], float] = time.time
 
 
 @cache
@@ -127,6 +132,7 @@ def _clients(event: ResourceEvent, runtime: Runtime | None) -> ChimeClients:
         default_region=runtime.default_region,
         retry=runtime.retry,
         log=EventLogger(event.log_context),
+        clock=runtime.clock,
     )
 
 
