@@ -300,13 +300,57 @@ def test_invalid_configuration_still_bridges_inbound_calls_unrecorded() -> None:
     assert messages(decision, logging.ERROR)
 
 
-def test_invalid_configuration_without_bridge_hangs_up_inbound_calls() -> None:
-    config = RecordingConfig("app", Destination("recording-disabled"), disabled_reason="bad")
+#: What load_config falls back to for an invalid configuration with no usable bridge.
+DISABLED_NO_BRIDGE = RecordingConfig(
+    "app", Destination("recording-disabled"), auto_start=False, disabled_reason="bad"
+)
 
-    decision = decide_event("new_inbound_call", config=config)
 
-    assert action_types(decision.actions) == ["Hangup"]
-    assert decision.actions[0]["Parameters"]["SipResponseCode"] == "480"
+def test_invalid_configuration_without_bridge_answers_inbound_calls_instead_of_hanging_up() -> None:
+    decision = decide_event("new_inbound_call", config=DISABLED_NO_BRIDGE)
+
+    assert list(decision.actions) == [
+        {"Type": "Pause", "Parameters": {"CallId": LEG_A, "DurationInMilliseconds": KEEP_ALIVE_MS}}
+    ]
+    assert decision.state.flow == Flow.SINGLE
+
+
+def test_invalid_configuration_without_bridge_is_logged_and_counted_once_per_call() -> None:
+    decision = decide_event("new_inbound_call", config=DISABLED_NO_BRIDGE)
+
+    assert decision.metrics == (MetricRecord(MetricName.RECORDING_FAILED, "InvalidConfiguration"),)
+    assert any("invalid configuration" in m for m in messages(decision, logging.ERROR))
+
+
+def test_invalid_configuration_without_bridge_answers_like_a_valid_one_without_recording() -> None:
+    valid = make_config(bridge=None, autoStart=False)
+
+    disabled = decide_event("new_inbound_call", config=DISABLED_NO_BRIDGE)
+
+    assert disabled.actions == decide_event("new_inbound_call", config=valid).actions
+
+
+def test_invalid_configuration_without_bridge_keeps_the_call_up_until_the_caller_hangs_up() -> None:
+    answered = decide_event("new_inbound_call", config=DISABLED_NO_BRIDGE)
+    kept = decide_event(
+        "action_successful_pause", answered.state, DISABLED_NO_BRIDGE, single_leg=True
+    )
+    hung_up = decide_event("hangup_single_leg", kept.state, DISABLED_NO_BRIDGE)
+
+    assert action_types(kept.actions) == ["Pause"]
+    assert kept.metrics == ()
+    assert (hung_up.actions, hung_up.state.flow) == ((), Flow.ENDED)
+
+
+def test_invalid_configuration_without_bridge_refuses_recording_commands_and_stays_up() -> None:
+    answered = decide_event("new_inbound_call", config=DISABLED_NO_BRIDGE)
+
+    decision = decide_event(
+        "call_update_requested_start", answered.state, DISABLED_NO_BRIDGE, single_leg=True
+    )
+
+    assert action_types(decision.actions) == ["Pause"]
+    assert any("recording is disabled" in m for m in messages(decision, logging.WARNING))
 
 
 def test_invalid_configuration_never_starts_recording_after_a_bridge() -> None:

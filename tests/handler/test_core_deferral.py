@@ -251,7 +251,7 @@ def test_the_dtmf_listener_is_armed_after_the_deferred_command_reports() -> None
     assert action_types(paused.actions) == ["ReceiveDigits"]
 
 
-def test_a_deferred_start_of_the_other_leg_follows_and_keeps_its_own_pause() -> None:
+def test_a_deferred_start_of_the_other_leg_follows_once_the_first_action_reports() -> None:
     state = CallState(
         flow=Flow.BRIDGED,
         leg_a=LegStatus.STARTING,
@@ -259,12 +259,15 @@ def test_a_deferred_start_of_the_other_leg_follows_and_keeps_its_own_pause() -> 
         wanted_b=LegStatus.PAUSED,
     )
 
-    decision = decide_event("action_successful_start_call_recording", state)
+    started = decide_event("action_successful_start_call_recording", state)
+    stopped = decide_event("action_successful_stop_call_recording", started.state)
 
-    assert action_types(decision.actions) == ["StopCallRecording", "StartCallRecording"]
-    assert decision.actions[-1]["Parameters"]["CallId"] == LEG_B
-    assert (decision.state.leg_a, decision.state.wanted_a) == (LegStatus.STOPPED, None)
-    assert (decision.state.leg_b, decision.state.wanted_b) == (LegStatus.STARTING, LegStatus.PAUSED)
+    assert action_types(started.actions) == ["StopCallRecording"]
+    assert (started.state.leg_a, started.state.wanted_a) == (LegStatus.STOPPED, None)
+    assert (started.state.leg_b, started.state.wanted_b) == (LegStatus.IDLE, LegStatus.PAUSED)
+    assert action_types(stopped.actions) == ["StartCallRecording"]
+    assert stopped.actions[0]["Parameters"]["CallId"] == LEG_B
+    assert (stopped.state.leg_b, stopped.state.wanted_b) == (LegStatus.STARTING, LegStatus.PAUSED)
 
 
 # -- dropped when the Start does not happen ----------------------------------------------------------

@@ -300,15 +300,17 @@ def test_invalid_configuration_is_logged_once_and_calls_still_go_through(
 
 
 @pytest.mark.usefixtures("cold_start")
-def test_missing_configuration_hangs_up_inbound_calls_it_cannot_route(
+def test_missing_configuration_answers_inbound_calls_it_cannot_route_unrecorded(
     monkeypatch: pytest.MonkeyPatch, read_output: ReadOutput
 ) -> None:
     monkeypatch.delenv(ENV_VAR, raising=False)
 
     response = entry.handler(load_event("new_inbound_call"), FakeContext())
 
-    assert action_types(response["Actions"]) == ["Hangup"]
-    assert "SMA_RECORDING_CONFIG is not set" in read_output().raw
+    assert action_types(response["Actions"]) == ["Pause"]
+    output = read_output()
+    assert "SMA_RECORDING_CONFIG is not set" in output.raw
+    assert output.metric_names() == ["RecordingFailed"]
 
 
 @pytest.mark.usefixtures("cold_start")

@@ -12,7 +12,15 @@ from sma_recording import with_recording
 from sma_recording.config import Destination, RecordingConfig
 from sma_recording.entry import RecordingHandler
 from sma_recording.events import EventType
-from sma_recording.state import STATE_KEY, WANTED_STATUSES, CallState, Flow, LegStatus
+from sma_recording.state import (
+    COMMAND_ACTIONS,
+    STATE_KEY,
+    WANTED_STATUSES,
+    CallState,
+    Flow,
+    LegStatus,
+    Pending,
+)
 
 from .conftest import (
     CALLER,
@@ -35,6 +43,12 @@ PROPERTY = settings(
 
 E164_OR_URI = str
 SIP_CODES = {"0", "480", "486"}
+RECORDING_ACTIONS = {
+    "StartCallRecording",
+    "PauseCallRecording",
+    "ResumeCallRecording",
+    "StopCallRecording",
+}
 
 
 def _call_id(parameters: Mapping[str, Any]) -> bool:
@@ -120,6 +134,9 @@ def assert_valid_response(response: object, event: object) -> None:
         for participant in event["CallDetails"].get("Participants") or []:
             if isinstance(participant, Mapping):
                 participant_ids.add(participant.get("CallId"))
+    # §2: one success event per list, and a failed action drops the rest of the list: a second
+    # recording action in a list could be lost unseen.
+    assert sum(a.get("Type") in RECORDING_ACTIONS for a in actions) <= 1, actions
     for action in actions:
         assert set(action) == {"Type", "Parameters"}, action
         assert action["Type"] in REQUIRED, action
@@ -153,6 +170,20 @@ states = st.builds(
     last_sent=st.text(max_size=10),
     wanted_a=st.none() | st.sampled_from(WANTED_STATUSES),
     wanted_b=st.none() | st.sampled_from(WANTED_STATUSES),
+    pending_a=st.none()
+    | st.builds(
+        Pending,
+        st.sampled_from(COMMAND_ACTIONS),
+        st.sampled_from([LegStatus.RECORDING, LegStatus.PAUSED]),
+        st.booleans(),
+    ),
+    pending_b=st.none()
+    | st.builds(
+        Pending,
+        st.sampled_from(COMMAND_ACTIONS),
+        st.sampled_from([LegStatus.RECORDING, LegStatus.PAUSED]),
+        st.booleans(),
+    ),
 ).map(CallState.encode)
 attributes = st.dictionaries(st.text(max_size=6), st.text(max_size=6), max_size=11) | st.builds(
     lambda extra, state: {**extra, STATE_KEY: state},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sma_recording.state import STATE_KEY, CallState, Flow, LegStatus
+from sma_recording.state import STATE_KEY, CallState, Flow, LegStatus, Pending
 
 
 def test_round_trips_through_its_attribute_value() -> None:
@@ -62,3 +62,32 @@ def test_with_leg_changes_only_that_leg() -> None:
     state = CallState().with_leg("LEG-B", LegStatus.RECORDING)
 
     assert (state.leg_a, state.leg_b) == (LegStatus.IDLE, LegStatus.RECORDING)
+
+
+def test_pending_actions_round_trip_and_are_left_out_when_unset() -> None:
+    state = CallState(
+        leg_a=LegStatus.STOPPED,
+        pending_a=Pending("StopCallRecording", LegStatus.PAUSED),
+        pending_b=Pending("PauseCallRecording", LegStatus.RECORDING, in_list=True),
+    )
+
+    assert CallState.decode(state.encode()) == (state, None)
+    assert "pa" not in CallState().encode()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '["StartCallRecording","recording",0]',
+        '["PauseCallRecording","stopped",0]',
+        '["PauseCallRecording","recording",true]',
+        '["PauseCallRecording","recording"]',
+        '"PauseCallRecording"',
+    ],
+)
+def test_an_unreadable_pending_action_is_dropped_with_a_warning(value: str) -> None:
+    state, warning = CallState.decode(f'{{"v":1,"a":"paused","pa":{value}}}')
+
+    assert (state.leg_a, state.pending_a) == (LegStatus.PAUSED, None)
+    assert warning is not None
+    assert "pa=" in warning

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sma_recording.config import AudioConsent, Bridge, Consent, DtmfControl, SpeakConsent, Track
+from sma_recording.events import is_unsolicited
 
 __all__ = [
     "COMMAND_BUILDERS",
@@ -22,6 +23,7 @@ __all__ = [
     "Action",
     "call_and_bridge",
     "consent_action",
+    "fallback_response",
     "hangup",
     "is_consent",
     "pause",
@@ -184,3 +186,20 @@ def response(
     if attributes is not None:
         body["TransactionAttributes"] = dict(attributes)
     return body
+
+
+def fallback_response(event: object) -> dict[str, Any]:
+    """The answer to an event that cannot be acted on (an internal error, a wrapped handler that
+    failed, no room for the recording state), without ``TransactionAttributes`` (the stored map is
+    kept).
+
+    The one place that decides between the two "do nothing" answers (reference §2):
+
+    * ``"Actions": null`` for the unsolicited events (:data:`sma_recording.events.UNSOLICITED_EVENTS`:
+      update requests, DIGITS_RECEIVED, ACTION_INTERRUPTED). The service keeps what it still has
+      queued, e.g. a StartCallRecording behind the consent announcement, or a wrapped handler's own
+      actions, which a list, even ``[]``, would drop.
+    * ``"Actions": []`` for every other event: they ask for a new list (``NEW_INBOUND_CALL``,
+      ``CALL_ANSWERED``) or report on a list that has run, so nothing is dropped.
+    """
+    return response(None if is_unsolicited(event) else [])

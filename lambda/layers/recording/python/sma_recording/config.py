@@ -25,7 +25,8 @@ An invalid configuration never raises out of the Lambda handler: :func:`load_con
 *disabled* configuration (:attr:`RecordingConfig.disabled_reason` set) that keeps whatever could still
 be used safely (``application`` and ``metricsNamespace`` for the metrics, and ``bridge`` so that inbound
 calls still reach their destination), together with the list of problems to log. A disabled
-configuration never records and never plays the consent announcement.
+configuration never records and never plays the consent announcement, and never ends a call: without a
+usable bridge, inbound calls are answered and kept up, unrecorded, until the caller hangs up.
 """
 
 from __future__ import annotations
@@ -255,6 +256,15 @@ class Bridge:
 class DtmfControl:
     """Keys that pause and resume recording, heard through a background ReceiveDigits.
 
+    A code is matched 1 s after its last key. On a bridged call the pause or resume is then sent at
+    once. On a single-leg call (no bridge) it takes effect when the running keep-alive Pause ends,
+    which DIGITS_RECEIVED does not interrupt: up to 5 s later (the keep-alive Pause is 5 s instead
+    of 30 s when DTMF control is configured), so whatever is keyed or said in those seconds is
+    still recorded. The shorter Pause costs an invocation every 5 s, which limits a single-leg call
+    with DTMF control to about 80 minutes (the service allows 1,000 invocations per call). On-demand
+    update requests interrupt the Pause and take effect at once. The key tones themselves are
+    audible in the recording.
+
     :param pause: 1-8 of the keys ``0-9 * #``, e.g. ``*1``.
     :param resume: likewise, different from ``pause`` and neither a prefix of the other.
     """
@@ -302,7 +312,8 @@ class RecordingConfig:
     :param consent: announcement played before recording. Default: none.
     :param announce_to_callee: also play ``consent`` to LEG-B once bridged. Default: false.
     :param bridge: where inbound calls are connected. Default: none (the caller alone is recorded).
-    :param dtmf: keys that pause and resume recording. Default: none.
+    :param dtmf: keys that pause and resume recording (on a single-leg call up to 5 s late, and the
+        call is limited to about 80 minutes; see :class:`DtmfControl`). Default: none.
     :param disabled_reason: set only on the fallback configuration :func:`load_config` returns for an
         invalid one; recording is then off. Default: none (enabled).
     """
@@ -629,7 +640,8 @@ def load_config(text: str | None) -> tuple[RecordingConfig, tuple[str, ...]]:
     Never raises. For a missing or invalid ``text`` the configuration returned is disabled
     (:attr:`RecordingConfig.recording_enabled` is false): it keeps ``application``,
     ``metricsNamespace`` and ``bridge`` when those parts are valid on their own, so metrics still
-    reach the right dimension and inbound calls still reach their destination, unrecorded.
+    reach the right dimension and inbound calls still reach their destination, unrecorded (without a
+    usable bridge they are answered and kept up, unrecorded, until the caller hangs up).
     """
     if text is None or not text.strip():
         problems: tuple[str, ...] = (f"environment variable {ENV_VAR} is not set",)

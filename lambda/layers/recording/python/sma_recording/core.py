@@ -13,35 +13,54 @@ Call flow of the recording handler (:func:`decide`):
 * ``CallAndBridge`` succeeded: ``[consent to LEG-B if announceToCallee, StartCallRecording]``.
   ``CALL_ANSWERED`` (outbound call): ``[consent?, StartCallRecording]``. StartCallRecording is always
   the last action of its list, so the ``ACTION_SUCCESSFUL`` that follows reports on it.
-* A single-leg call is kept up with a :data:`KEEP_ALIVE_MS` Pause, re-issued whenever a list ends
-  without one (update requests interrupt it, so on-demand commands take effect at once; a DTMF code
-  takes effect when the running Pause ends, at most :data:`KEEP_ALIVE_MS` later). With the service's
-  limit of 1,000 invocations per call this bounds a single-leg call to roughly eight hours.
+* A single-leg call is kept up with a Pause, re-issued whenever a list ends without one. Update
+  requests interrupt it, so on-demand commands take effect at once; DIGITS_RECEIVED does not, so a
+  DTMF code takes effect when the running Pause ends. The Pause lasts :data:`KEEP_ALIVE_MS` (30 s),
+  or :data:`DTMF_KEEP_ALIVE_MS` (5 s) when DTMF control is configured, so a DTMF code takes effect
+  at most 5 s after it was matched (which itself is 1 s after the last key). Each Pause costs an
+  invocation, and the service allows 1,000 per call: a single-leg call lasts at most about eight
+  hours, or about 80 minutes with DTMF control.
 * On-demand commands (``CALL_UPDATE_REQUESTED``, see :mod:`sma_recording.protocol`) and DTMF codes
   start, pause, resume or stop one leg. Each leg is started and stopped at most once, stop is final,
   pause applies only while recording and resume only while paused; a command that does not apply is
-  answered with no recording action and a warning. Commands are accepted only once the call is
-  connected (bridged, or a single answered leg); one sent earlier is ignored with a warning, and
-  the call's set-up goes on (see below). While a StartCallRecording is in flight, commands are
-  deferred (see below).
+  answered with no recording action and a warning. A pause, resume or stop changes the leg's status
+  when it is sent; its result confirms it (and is counted), or puts the previous status back if it
+  failed. Commands are accepted only once the call is connected (bridged, or a single answered
+  leg); one sent earlier is ignored with a warning, and the call's set-up goes on (see below).
+  While a StartCallRecording is in flight, commands are deferred (see below).
 * DTMF control (``dtmf`` configured): a background ReceiveDigits matching exactly the pause and resume
   codes is armed on the party that works the call, LEG-B (the agent) of a bridged call, else LEG-A,
   once recording has started. It is re-armed after each code (the service discards digits until a new
   ReceiveDigits arrives), but never in the same list as a recording action, whose failure it could
   cause to be dropped. If ReceiveDigits itself fails, DTMF control stays off for that call.
-* A failed recording action never hangs up: the leg is marked failed, the error is logged and counted.
-  A failed consent announcement means the call is not recorded at all (both legs are marked failed
-  and ``RecordingFailed`` is counted with ``ErrorType=ConsentFailed``); a bridged call still proceeds.
+* **One recording action per list.** The service reports a list once, on its last action, and a
+  failed action drops the rest of its list (reference §2), so a response holds at most one of the
+  four recording actions, as its last action (or, when wrapping a handler, before the handler's
+  last action, whose result then reports on it too). When commands leave more to do (e.g. pause
+  LEG-A and start LEG-B once a Start succeeded), the next action goes out when the previous one
+  reports, success or failure.
+* A failed recording action never hangs up; it is logged as an error and counted
+  (``RecordingFailed`` by ``ErrorType``). A failed StartCallRecording is final: the leg is marked
+  failed and is not recorded. A failed PauseCallRecording, ResumeCallRecording or StopCallRecording
+  changed nothing: the leg gets back its previous status (the recording is still running after a
+  failed pause or stop, still paused after a failed resume) and the command may be sent again. A
+  failed consent announcement means the call is not recorded at all (both legs are marked failed
+  and ``RecordingFailed`` is counted with ``ErrorType=ConsentFailed``); a bridged call still
+  proceeds.
 * CallAndBridge failed (busy, no answer, ...): LEG-A is hung up with SIP 486 when the error mentions
   "busy", else 480; nothing was recorded.
 * ``HANGUP`` of one leg of a bridged call hangs up the other leg; recordings end with their legs.
 * ``INVALID_LAMBDA_RESPONSE``: logged as an error with the previous response's action types (kept in
   the state) and counted; answered with no actions and no attributes, so a rejected response is not
   repeated in a loop. ``ACTION_INTERRUPTED``: logged only. Unknown events: no action, warning.
-  Malformed events: ``{"SchemaVersion": "1.0", "Actions": []}``, logged and counted.
-* An invalid configuration (:attr:`RecordingConfig.recording_enabled` false) records nothing: inbound
-  calls are still bridged when the bridge part of the configuration is valid and are otherwise hung up
-  with SIP 480, answered outbound calls are kept up, and ``RecordingFailed`` is counted with
+  Malformed events: logged and counted, answered with
+  :func:`~sma_recording.actions.fallback_response` (``"Actions": null`` for the unsolicited events
+  of :data:`~sma_recording.events.UNSOLICITED_EVENTS`, ``"Actions": []`` otherwise).
+* An invalid configuration (:attr:`RecordingConfig.recording_enabled` false) records nothing, and
+  never ends a call: inbound calls are still bridged when the bridge part of the configuration is
+  valid, and otherwise answered and kept up (keep-alive Pause) until the caller hangs up, as a valid
+  configuration without a bridge or ``autoStart`` would; answered outbound calls are kept up too.
+  The problems are logged as an error and ``RecordingFailed`` is counted with
   ``ErrorType=InvalidConfiguration`` once per call.
 
 Update requests while actions of ours are queued
@@ -65,9 +84,10 @@ started, and the call was not recorded. The rules:
   the announcement and the Start run as planned.
 * **Applying.** When the Start succeeds (its ``ACTION_SUCCESSFUL``, or a list that held it
   completing), the action that takes the leg to its target is sent at once: PauseCallRecording or
-  StopCallRecording; a deferred start of the other leg then follows as its own StartCallRecording
-  (last in the list; a pause wanted for that leg waits for that Start in turn). The DTMF listener,
-  not armed while a Start is in flight, is re-armed by the result as usual.
+  StopCallRecording. Anything deferred for the other leg (a start, as its own StartCallRecording,
+  or a pause, resume or stop) follows when that action reports, one recording action per list (a
+  pause wanted for a leg that starts then waits for that Start in turn). The DTMF listener, not
+  armed while a Start is in flight, is re-armed by the last result as usual.
 * **Dropping.** When the Start fails, or its leg or the call ends first, the leg's deferred
   commands are dropped with a warning (a leg that failed is not recorded again). When an action
   queued before the Start fails (so the service dropped the Start too), the recording handler sends
@@ -115,13 +135,28 @@ from sma_recording.actions import (
     start_call_recording,
 )
 from sma_recording.config import Leg, RecordingConfig
-from sma_recording.events import EventError, EventType, Participant, SmaEvent
+from sma_recording.events import (
+    UNSOLICITED_EVENTS,
+    EventError,
+    EventType,
+    Participant,
+    SmaEvent,
+    is_unsolicited,
+)
 from sma_recording.protocol import Command, ProtocolError, is_recording_request, parse_arguments
-from sma_recording.state import STATE_KEY, WANTED_STATUSES, CallState, Flow, LegStatus
+from sma_recording.state import (
+    STATE_KEY,
+    WANTED_STATUSES,
+    CallState,
+    Flow,
+    LegStatus,
+    Pending,
+)
 from sma_recording.telemetry import mask_phone
 
 __all__ = [
     "ANSWER_PAUSE_MS",
+    "DTMF_KEEP_ALIVE_MS",
     "KEEP_ALIVE_MS",
     "MAX_RESEND_CHARS",
     "Decision",
@@ -135,8 +170,16 @@ __all__ = [
     "route",
 ]
 
-#: Keep-alive Pause of a single-leg call (see the module docstring).
+#: Keep-alive Pause of a single-leg call (see the module docstring). One invocation per Pause: with
+#: the service's limit of 1,000 invocations per call, such a call lasts at most about eight hours.
 KEEP_ALIVE_MS = 30_000
+#: Keep-alive Pause of a single-leg call with DTMF control. DIGITS_RECEIVED does not interrupt a
+#: running Pause (only an update request does), so a DTMF code takes effect when the Pause ends: at
+#: most 5 s after it was matched, instead of 30 s. The price is one invocation every 5 s: with the
+#: limit of 1,000 invocations per call, such a call lasts at most about 80 minutes (5,000 s less the
+#: invocations its other events use). 10 s would allow 2.8 hours but leave up to 10 s of what is
+#: keyed or said after a pause code in the recording.
+DTMF_KEEP_ALIVE_MS = 5_000
 #: Pause that answers an inbound single-leg call before recording when no consent is configured.
 ANSWER_PAUSE_MS = 200
 #: Largest wrapped-handler action (as JSON) the wrapper keeps to re-send if its own actions fail.
@@ -465,15 +508,26 @@ def _command(t: _Turn, command: Command, call_id: str | None, source: str) -> No
         )
         return
     _reconcile(t, source)
+    if t.state.wanted(tag) is not None and not _starting(t.state):
+        t.log(
+            logging.INFO,
+            f"recording {command} deferred until the other leg's recording action reports",
+            source=source,
+            leg=tag,
+        )
 
 
 def _reconcile(t: _Turn, source: str) -> None:
-    """Send what takes each leg to the status its (deferred) commands asked for.
+    """Send the next action that takes a leg to the status its (deferred) commands asked for.
 
-    Nothing is sent while a StartCallRecording is in flight. At most one StartCallRecording is
-    sent, as the last action (a leg that is to be paused once started keeps that wish).
+    At most one recording action per list (none when the turn already holds one): a failed action
+    drops the rest of its list, and only the list's last action reports (reference §2), so a second
+    one could be lost unseen. What is left stays in the legs' ``wanted`` status and goes out when
+    this action reports. Changes of started legs come first; a deferred start comes last (a leg that
+    is to be paused once started keeps that wish). Nothing is sent while a StartCallRecording is in
+    flight.
     """
-    if _starting(t.state):
+    if _starting(t.state) or t.has_recording_action():
         return
     start_tag: str | None = None
     for tag in (_A, _B):
@@ -494,8 +548,10 @@ def _reconcile(t: _Turn, source: str) -> None:
             continue
         action_type, command = transition
         t.actions.append(COMMAND_BUILDERS[action_type](participant.call_id))
+        t.state = t.state.with_pending(tag, Pending(action_type, status))
         t.set_leg(tag, wanted)
         t.log(logging.INFO, f"recording {command} requested", source=source, leg=tag)
+        return
     if start_tag is not None:
         wanted = t.state.wanted(start_tag)
         assert wanted is not None
@@ -538,11 +594,6 @@ def _settle_wanted(t: _Turn) -> None:
             )
 
 
-#: Events that arrive on their own (an application, a party keying digits), not as the result of a
-#: list of ours: answering them with a list replaces whatever the service still has queued.
-_UNSOLICITED = frozenset({EventType.CALL_UPDATE_REQUESTED, EventType.DIGITS_RECEIVED})
-
-
 def _hold_queue(t: _Turn) -> None:
     """Answer ``Actions: null`` to an unsolicited event that needs no action while a list is queued.
 
@@ -550,7 +601,7 @@ def _hold_queue(t: _Turn) -> None:
     CallAndBridge of a call being set up, the Hangup of a call ending, and, when wrapping a handler,
     whatever the handler queued.
     """
-    if t.actions or t.event.event_type not in _UNSOLICITED:
+    if t.actions or t.event.event_type not in UNSOLICITED_EVENTS:
         return
     if not t.owns_flow or _starting(t.state) or t.state.flow in (Flow.BRIDGING, Flow.ENDED):
         t.keep_queued = True
@@ -588,13 +639,75 @@ def _arm_dtmf(t: _Turn) -> None:
     t.update(dtmf_armed=True)
 
 
-def _confirm_starting(t: _Turn, note: str) -> None:
-    """A list that held StartCallRecording completed: the legs still 'starting' are recording."""
+def _confirm_list(t: _Turn, note: str) -> None:
+    """A list of ours completed (every action in it succeeded, reference §2) without naming our
+    recording action: the legs still ``starting`` are recording, and a pause, resume or stop
+    inserted before a wrapped handler's action (:attr:`Pending.in_list`) took effect."""
     for tag in (_A, _B):
         if t.state.leg(tag) == LegStatus.STARTING:
             t.set_leg(tag, LegStatus.RECORDING)
             t.metric(MetricName.RECORDING_STARTED)
             t.log(logging.INFO, "recording started", leg=tag, objectKey=None, note=note)
+        pending = t.state.pending(tag)
+        if pending is not None and pending.in_list:
+            t.state = t.state.with_pending(tag, None)
+            _command_succeeded(t, tag, pending.action, note="reported by the list that held it")
+
+
+#: What each pause, resume or stop counts, and how it is logged, once it succeeded.
+_COMMAND_SUCCESS = {
+    "PauseCallRecording": (MetricName.RECORDING_PAUSED, "recording paused"),
+    "ResumeCallRecording": (MetricName.RECORDING_RESUMED, "recording resumed"),
+    "StopCallRecording": (MetricName.RECORDING_STOPPED, "recording stopped"),
+}
+#: The status each pause, resume or stop leads to, and the one it needs (its only possible
+#: ``prior`` except for a stop, which also applies while paused).
+_COMMAND_TO = {
+    "PauseCallRecording": LegStatus.PAUSED,
+    "ResumeCallRecording": LegStatus.RECORDING,
+    "StopCallRecording": LegStatus.STOPPED,
+}
+_COMMAND_FROM = {
+    "PauseCallRecording": LegStatus.RECORDING,
+    "ResumeCallRecording": LegStatus.PAUSED,
+    "StopCallRecording": LegStatus.RECORDING,
+}
+
+
+def _command_succeeded(t: _Turn, tag: str, action_type: str, note: str | None = None) -> None:
+    metric, message = _COMMAND_SUCCESS[action_type]
+    t.metric(metric)
+    t.log(logging.INFO, message, leg=tag, **({} if note is None else {"note": note}))
+
+
+def _undo(t: _Turn, tag: str, action_type: str) -> None:
+    """A pause, resume or stop of ``tag`` failed or was dropped: the recording is as it was.
+
+    The leg gets back the status it had before the action (:attr:`Pending.prior`; without one, the
+    status the action needs). Left alone when the leg has moved on since: a later command of the
+    leg is in flight (it then started from that status, which its own pending action records), or
+    the leg or call ended (its recording ended with it).
+    """
+    pending = t.state.pending(tag)
+    mine = pending is not None and pending.action == action_type
+    before = pending.prior if pending is not None and mine else _COMMAND_FROM[action_type]
+    if mine:
+        t.state = t.state.with_pending(tag, None)
+    if t.state.leg(tag) != _COMMAND_TO[action_type]:
+        if pending is not None and not mine:
+            t.state = t.state.with_pending(tag, replace(pending, prior=before))
+        return
+    if t.state.flow == Flow.ENDED or t.connected(tag) is None:
+        return
+    t.set_leg(tag, before)
+
+
+def _now_recorded(status: LegStatus) -> str:
+    if status == LegStatus.RECORDING:
+        return "the recording is still running"
+    if status == LegStatus.PAUSED:
+        return "the recording is still paused"
+    return f"the leg's recording is {status.value}"
 
 
 def _result_leg(t: _Turn, expected: Sequence[LegStatus]) -> str | None:
@@ -619,23 +732,9 @@ def _on_recording_result(t: _Turn, *, success: bool) -> None:
         t.log(logging.WARNING, f"{action_type} result for an unknown leg; state unchanged")
         return
     if not success:
-        error = t.event.error
-        t.set_leg(tag, LegStatus.FAILED)
-        t.metric(MetricName.RECORDING_FAILED, error.metric_type)
-        t.log(
-            logging.ERROR,
-            f"{action_type} failed; the leg is no longer recorded and the call continues",
-            leg=tag,
-            errorType=error.type,
-            errorMessage=error.message,
-        )
-        _drop_wanted(t, tag, t.state.wanted(tag), f"{action_type} failed")
-        _reconcile(t, "deferred")
-        _arm_dtmf(t)
-        return
-    status = t.state.leg(tag)
-    if action_type == "StartCallRecording":
-        if status in (LegStatus.STARTING, LegStatus.IDLE):
+        _on_recording_failed(t, tag, action_type)
+    elif action_type == "StartCallRecording":
+        if t.state.leg(tag) in (LegStatus.STARTING, LegStatus.IDLE):
             t.set_leg(tag, LegStatus.RECORDING)
         assert t.event.action_data is not None
         t.metric(MetricName.RECORDING_STARTED)
@@ -645,18 +744,67 @@ def _on_recording_result(t: _Turn, *, success: bool) -> None:
             leg=tag,
             objectKey=t.event.action_data.recording_location,
         )
-    elif action_type == "PauseCallRecording":
-        t.metric(MetricName.RECORDING_PAUSED)
-        t.log(logging.INFO, "recording paused", leg=tag)
-    elif action_type == "ResumeCallRecording":
-        t.metric(MetricName.RECORDING_RESUMED)
-        t.log(logging.INFO, "recording resumed", leg=tag)
     else:
-        t.set_leg(tag, LegStatus.STOPPED)
-        t.metric(MetricName.RECORDING_STOPPED)
-        t.log(logging.INFO, "recording stopped", leg=tag)
+        pending = t.state.pending(tag)
+        if pending is not None and pending.action == action_type:
+            t.state = t.state.with_pending(tag, None)
+        if action_type == "StopCallRecording":
+            t.set_leg(tag, LegStatus.STOPPED)
+        _command_succeeded(t, tag, action_type)
     _reconcile(t, "deferred")
     _arm_dtmf(t)
+
+
+def _on_recording_failed(t: _Turn, tag: str, action_type: str) -> None:
+    """A recording action failed: counted and logged; the call always goes on.
+
+    A failed StartCallRecording is final for its leg (``failed``: not recorded). A failed pause,
+    resume or stop changed nothing: the leg gets back its previous status, so the recording is
+    still running (pause, stop) or still paused (resume), and the command can be sent again.
+    """
+    error = t.event.error
+    t.metric(MetricName.RECORDING_FAILED, error.metric_type)
+    if action_type == "StartCallRecording":
+        t.set_leg(tag, LegStatus.FAILED)
+        t.state = t.state.with_pending(tag, None)
+        t.log(
+            logging.ERROR,
+            "StartCallRecording failed; the leg is not recorded and the call continues",
+            leg=tag,
+            errorType=error.type,
+            errorMessage=error.message,
+        )
+        _drop_wanted(t, tag, t.state.wanted(tag), f"{action_type} failed")
+    else:
+        _undo(t, tag, action_type)
+        status = t.state.leg(tag)
+        t.log(
+            logging.ERROR,
+            f"{action_type} failed; {_now_recorded(status)} and the call continues",
+            leg=tag,
+            recording=status.value,
+            errorType=error.type,
+            errorMessage=error.message,
+        )
+    _restart_dropped(t, action_type)
+
+
+def _restart_dropped(t: _Turn, failed_type: str) -> None:
+    """Send again a StartCallRecording the service dropped because an action before it in its list
+    failed (reference §2). This handler never puts it after another recording action; a list sent
+    by an earlier version may, and ``last_sent`` shows it."""
+    types = t.state.last_sent.partition(":")[2].split(",")
+    if (
+        failed_type not in types
+        or "StartCallRecording" not in types[types.index(failed_type) + 1 :]
+    ):
+        return
+    for tag in (_A, _B):
+        if t.state.leg(tag) == LegStatus.STARTING:
+            t.set_leg(tag, LegStatus.IDLE)
+            t.log(logging.WARNING, "StartCallRecording was not run; starting again", leg=tag)
+            if not _start(t, tag):
+                _drop_wanted(t, tag, t.state.wanted(tag), "StartCallRecording could not be sent")
 
 
 def _on_consent_failed(t: _Turn) -> None:
@@ -704,6 +852,8 @@ def _on_hangup(t: _Turn) -> None:
         if leg in ended and t.state.leg(leg).active:
             t.set_leg(leg, LegStatus.STOPPED)
             t.log(logging.INFO, "recording ended with its call leg", leg=leg)
+        if leg in ended:
+            t.state = t.state.with_pending(leg, None)
     if previous == Flow.BRIDGING and tag == _B:
         return
     remaining = [p for p in t.event.participants if p.connected and p.tag not in ended]
@@ -786,9 +936,13 @@ def _own_new_inbound(t: _Turn) -> None:
         if config.bridge is not None:
             _bridge(t, leg_a)
         else:
-            t.update(flow=Flow.ENDED)
-            t.actions.append(hangup(leg_a.call_id, "480"))
-            t.log(logging.ERROR, "no usable bridge in the configuration; hanging up the caller")
+            # A recording failure never hangs up a call: answered (by the keep-alive Pause) and
+            # kept up until the caller hangs up, as a valid configuration without autoStart would.
+            t.update(flow=Flow.SINGLE)
+            t.log(
+                logging.WARNING,
+                "no usable bridge in the configuration; the call is answered and kept up, unrecorded",
+            )
         return
     if config.consent is not None:
         t.actions.append(consent_action(leg_a.call_id, config.consent))
@@ -851,7 +1005,7 @@ def _own_success(t: _Turn) -> None:
     elif action_type == "CallAndBridge":
         _own_bridged(t)
     else:
-        _confirm_starting(t, "its list completed")
+        _confirm_list(t, "its list completed")
         _reconcile(t, "deferred")
         _arm_dtmf(t)
         t.log(logging.DEBUG, "action list completed", actionType=action_type)
@@ -967,15 +1121,22 @@ _OWN_HANDLERS: dict[str, Callable[[_Turn], None]] = {
 }
 
 
+def _keep_alive_ms(config: RecordingConfig) -> int:
+    """How long each keep-alive Pause of a single-leg call lasts (see :data:`DTMF_KEEP_ALIVE_MS`)."""
+    if config.recording_enabled and config.dtmf is not None:
+        return DTMF_KEEP_ALIVE_MS
+    return KEEP_ALIVE_MS
+
+
 def _keep_alive(t: _Turn) -> None:
-    """Keep a single-leg call up: end the list with a long Pause unless a recording action ends it."""
+    """Keep a single-leg call up: end the list with a Pause unless a recording action ends it."""
     if not (t.owns_flow and t.keep_alive and t.state.flow == Flow.SINGLE) or t.keep_queued:
         return
     if t.actions and t.actions[-1].get("Type") in RECORDING_ACTIONS:
         return  # its ACTION_SUCCESSFUL/FAILED comes back here and adds the Pause then
     leg_a = t.connected(_A)
     if leg_a is not None and len(t.actions) < MAX_ACTIONS:
-        t.actions.append(pause(leg_a.call_id, KEEP_ALIVE_MS))
+        t.actions.append(pause(leg_a.call_id, _keep_alive_ms(t.config)))
 
 
 def _parse(event: object, state: CallState) -> SmaEvent | Decision:
@@ -994,6 +1155,8 @@ def _parse(event: object, state: CallState) -> SmaEvent | Decision:
             ),
             (MetricRecord(MetricName.MALFORMED_EVENT),),
             send_attributes=False,
+            # The fallback of sma_recording.actions.fallback_response: null keeps the queue.
+            keep_queued=is_unsolicited(event),
         )
 
 
@@ -1088,7 +1251,7 @@ def decide_recording_event(event: object, state: CallState, config: RecordingCon
         if parsed.action_type in RECORDING_ACTIONS:
             _on_recording_result(t, success=True)
         else:
-            _confirm_starting(t, "its list completed")
+            _confirm_list(t, "its list completed")
             _reconcile(t, "deferred")
             _arm_dtmf(t)
     elif parsed.event_type == EventType.ACTION_FAILED:
@@ -1120,6 +1283,30 @@ def _matches(queued: Mapping[str, Any], event: SmaEvent) -> bool:
     return all(data.parameters.get(key) == value for key, value in parameters.items())
 
 
+def _dropped_with_handler_action(t: _Turn) -> None:
+    """The handler's action before ours failed, so the service dropped ours (reference §2)."""
+    for tag in (_A, _B):
+        if t.state.leg(tag) == LegStatus.STARTING:
+            t.set_leg(tag, LegStatus.IDLE)
+            t.update(consent_played=False, dtmf_armed=False)
+            t.log(logging.WARNING, "StartCallRecording was dropped with a failed action", leg=tag)
+            _drop_wanted(t, tag, t.state.wanted(tag), "StartCallRecording was dropped")
+        pending = t.state.pending(tag)
+        if pending is not None and pending.in_list:
+            target = t.state.leg(tag)
+            _undo(t, tag, pending.action)
+            again = t.state.leg(tag) != target and t.state.wanted(tag) is None
+            if again:
+                # Not failed, only not run: sent again with the next answer (see _augment).
+                t.set_wanted(tag, target)
+            t.log(
+                logging.WARNING,
+                f"{pending.action} was dropped with a failed action"
+                + ("; sending it again" if again else ""),
+                leg=tag,
+            )
+
+
 def _observe(t: _Turn) -> None:
     """Track the call flow from an event the wrapped handler answers."""
     kind = t.event.event_type
@@ -1129,23 +1316,14 @@ def _observe(t: _Turn) -> None:
             t.update(flow=Flow.BRIDGED)
             t.log(logging.INFO, "call bridged by the handler")
         else:
-            _confirm_starting(t, "StartCallRecording was not the last action, so no object key")
+            _confirm_list(t, "StartCallRecording was not the last action, so no object key")
     elif kind == EventType.ACTION_FAILED:
         queued = t.state.resend
         t.update(resend=None)
-        for tag in (_A, _B):
-            if t.state.leg(tag) != LegStatus.STARTING:
-                continue
-            if queued is not None and _matches(queued, t.event):
-                _confirm_starting(t, "the handler's action after StartCallRecording failed")
-            else:
-                # The handler's action before ours failed; ours were dropped with it.
-                t.set_leg(tag, LegStatus.IDLE)
-                t.update(consent_played=False, dtmf_armed=False)
-                t.log(
-                    logging.WARNING, "StartCallRecording was dropped with a failed action", leg=tag
-                )
-                _drop_wanted(t, tag, t.state.wanted(tag), "StartCallRecording was dropped")
+        if queued is not None and _matches(queued, t.event):
+            _confirm_list(t, "the handler's action after ours failed")
+        else:
+            _dropped_with_handler_action(t)
     elif kind == EventType.HANGUP:
         _on_hangup(t)
     elif kind == EventType.INVALID_LAMBDA_RESPONSE:
@@ -1203,6 +1381,7 @@ def _augment(t: _Turn, handler_actions: list[Action]) -> list[Action]:
         config.auto_start
         and t.state.leg(_effective_leg(t)) == LegStatus.IDLE
         and not _starting(t.state)
+        and not t.has_recording_action()
     ):
         _start(t)
     _arm_dtmf(t)
@@ -1220,6 +1399,11 @@ def _augment(t: _Turn, handler_actions: list[Action]) -> list[Action]:
         return handler_actions
     if not handler_actions:
         return ours
+    for tag in (_A, _B):
+        pending = t.state.pending(tag)
+        if pending is not None and pending != before.pending(tag):
+            # Not last in the list: no ACTION_SUCCESSFUL names it; the list's result reports it.
+            t.state = t.state.with_pending(tag, replace(pending, in_list=True))
     queued = handler_actions[-1]
     if len(json.dumps(queued, default=str)) <= MAX_RESEND_CHARS:
         t.update(resend=queued)

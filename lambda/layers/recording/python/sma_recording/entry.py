@@ -12,7 +12,9 @@ invocation of an execution environment (the cold start) it reads:
 Each invocation then reads the call state from the event's transaction attributes, calls the pure
 :func:`sma_recording.core.decide`, writes the decision's log lines and EMF metrics to stdout and
 returns the response. Nothing raises out of :func:`handler`: an unexpected exception is logged with its
-traceback and answered with ``{"SchemaVersion": "1.0", "Actions": []}``.
+traceback and answered with :func:`sma_recording.actions.fallback_response`: ``"Actions": null`` for an
+update request, DIGITS_RECEIVED or ACTION_INTERRUPTED (so the service keeps the actions it has queued,
+e.g. a StartCallRecording behind the consent announcement), ``"Actions": []`` for any other event.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sma_recording._runtime import LOG_LEVEL_ENV, Runtime
-from sma_recording.actions import response
+from sma_recording.actions import fallback_response
 from sma_recording.config import ENV_VAR, RecordingConfig, load_config
 from sma_recording.core import decide
 from sma_recording.telemetry import LOGGER_NAME, CallLogger
@@ -73,7 +75,7 @@ class RecordingHandler:
             (log or CallLogger(logging.getLogger(LOGGER_NAME), {})).log(
                 logging.ERROR, "internal error; answered with no actions", exc_info=True
             )
-            return response([])
+            return fallback_response(event)
 
 
 @functools.cache
@@ -90,5 +92,5 @@ def handler(event: object, context: object = None) -> dict[str, Any]:
         Exception
     ):  # pragma: no cover - load_config never raises; this is the last line of defence
         logging.getLogger(LOGGER_NAME).exception("cannot set up the recording handler")
-        return response([])
+        return fallback_response(event)
     return recording_handler(event, context)

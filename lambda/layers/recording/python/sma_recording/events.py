@@ -23,12 +23,14 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "UNSOLICITED_EVENTS",
     "ActionData",
     "ErrorInfo",
     "EventError",
     "EventType",
     "Participant",
     "SmaEvent",
+    "is_unsolicited",
     "peek_context",
 ]
 
@@ -56,6 +58,17 @@ class EventType(StrEnum):
 
 #: Spellings some documentation pages use for the same event.
 _ALIASES = {"NEW_INCOMING_CALL": EventType.NEW_INBOUND_CALL.value}
+
+#: Events that arrive on their own (an application's update request, a party keying digits, an
+#: update request interrupting an action), not as the result of a list the handler returned nor as
+#: the start or end of a call: when they arrive, the service may still have actions of an earlier
+#: answer queued. Any list in the answer, even ``[]``, replaces that queue (reference §2); only
+#: ``"Actions": null`` keeps it. Every other event either asks for a new list (``NEW_INBOUND_CALL``,
+#: ``CALL_ANSWERED``) or reports on a list that has run (``ACTION_SUCCESSFUL``/``ACTION_FAILED``),
+#: so nothing of ours is left queued behind it.
+UNSOLICITED_EVENTS = frozenset(
+    {EventType.CALL_UPDATE_REQUESTED, EventType.DIGITS_RECEIVED, EventType.ACTION_INTERRUPTED}
+)
 
 
 class EventError(ValueError):
@@ -261,6 +274,15 @@ class SmaEvent:
             error=ErrorInfo.read(_EMPTY if action_data is None else action_data.raw, _mapping(raw)),
             raw=_mapping(raw),
         )
+
+
+def is_unsolicited(raw: object) -> bool:
+    """Whether a raw event (read without :meth:`SmaEvent.parse`, never raises) is one of
+    :data:`UNSOLICITED_EVENTS`."""
+    if not isinstance(raw, Mapping):
+        return False
+    event_type = raw.get("InvocationEventType")
+    return isinstance(event_type, str) and event_type in UNSOLICITED_EVENTS
 
 
 def peek_context(raw: object) -> dict[str, Any]:

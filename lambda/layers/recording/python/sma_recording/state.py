@@ -14,6 +14,9 @@ state is one attribute, :data:`STATE_KEY` (``"smaRec"``), whose value is compact
      "s": "7:StartCallRecording",   # sequence and action types of the last response sent
      "wa": "paused",      # optional: the status LEG-A is to reach once no StartCallRecording is in
      "wb": "recording",   #   flight (commands deferred meanwhile; see sma_recording.core); same for B
+     "pa": ["PauseCallRecording", "recording", 0],   # optional: the Pause/Resume/Stop sent for LEG-A
+     "pb": [...],         #   that has not reported yet, the status before it, and 1 when it was
+                          #   inserted before a wrapped handler's action (see Pending); same for B
      "r": {...}}          # wrapper only: the handler's action queued after ours (re-sent if ours fail)
 
 A value that cannot be read is replaced by a fresh state (and the handler logs a warning).
@@ -28,12 +31,14 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "COMMAND_ACTIONS",
     "MAX_ATTRIBUTES",
     "STATE_KEY",
     "WANTED_STATUSES",
     "CallState",
     "Flow",
     "LegStatus",
+    "Pending",
 ]
 
 #: The one transaction attribute this package uses.
@@ -47,8 +52,12 @@ class LegStatus(StrEnum):
     """Recording status of one leg.
 
     ``starting`` means StartCallRecording was sent and its result has not arrived yet (recording
-    commands are then deferred, see :attr:`CallState.wanted_a`). ``stopped`` and ``failed`` are
-    final: a leg is recorded at most once.
+    commands are then deferred, see :attr:`CallState.wanted_a`). A pause, resume or stop sets
+    ``paused``, ``recording`` or ``stopped`` when it is sent (:class:`Pending` keeps the status
+    before it, put back if that action fails). ``stopped`` and ``failed`` are final: a leg is
+    recorded at most once. ``failed`` means the leg is not recorded: its StartCallRecording, or the
+    consent announcement before it, failed (a failed pause, resume or stop leaves the recording as
+    it was).
     """
 
     IDLE = "idle"
@@ -86,6 +95,44 @@ class Flow(StrEnum):
 
 #: The statuses a deferred recording command can ask a leg to reach.
 WANTED_STATUSES = (LegStatus.RECORDING, LegStatus.PAUSED, LegStatus.STOPPED)
+#: The recording actions that change a started leg (everything but StartCallRecording).
+COMMAND_ACTIONS = ("PauseCallRecording", "ResumeCallRecording", "StopCallRecording")
+_PRIOR_STATUSES = (LegStatus.RECORDING, LegStatus.PAUSED)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A pause, resume or stop (one of :data:`COMMAND_ACTIONS`) sent for a leg, not reported yet.
+
+    The leg's status already shows the action's effect. If the action fails, or is dropped because
+    an action before it in its list failed, the recording is as it was: ``prior`` (``recording`` or
+    ``paused``) is put back.
+
+    :param action: one of :data:`COMMAND_ACTIONS`.
+    :param prior: the leg's status before the action was sent.
+    :param in_list: the action was inserted before a wrapped handler's action, so no
+        ``ACTION_SUCCESSFUL`` names it: the result of that list reports on it.
+    """
+
+    action: str
+    prior: LegStatus
+    in_list: bool = False
+
+    def encode(self) -> list[Any]:
+        """The JSON value stored for it."""
+        return [self.action, self.prior.value, int(self.in_list)]
+
+    @classmethod
+    def decode(cls, raw: object) -> Pending | None:
+        """The value :meth:`encode` wrote, or None when ``raw`` is not one."""
+        if not (isinstance(raw, list) and len(raw) == 3):
+            return None
+        action, prior, in_list = raw
+        if action not in COMMAND_ACTIONS or prior not in {s.value for s in _PRIOR_STATUSES}:
+            return None
+        if in_list not in (0, 1) or isinstance(in_list, (bool, float)):
+            return None
+        return cls(action, LegStatus(prior), bool(in_list))
 
 
 @dataclass(frozen=True)
@@ -93,8 +140,11 @@ class CallState:
     """Everything the handler remembers about one call between invocations.
 
     ``wanted_a``/``wanted_b``: the status recording commands asked a leg to reach while a
-    StartCallRecording was in flight (one of :data:`WANTED_STATUSES`), applied once it reports; None
-    when nothing is deferred for the leg.
+    StartCallRecording was in flight (one of :data:`WANTED_STATUSES`), applied once it reports (one
+    recording action per list: what another leg still needs goes out when the previous one
+    reports); None when nothing is deferred for the leg.
+
+    ``pending_a``/``pending_b``: the :class:`Pending` pause, resume or stop of a leg, or None.
     """
 
     flow: Flow = Flow.NEW
@@ -106,6 +156,8 @@ class CallState:
     resend: Mapping[str, Any] | None = None
     wanted_a: LegStatus | None = None
     wanted_b: LegStatus | None = None
+    pending_a: Pending | None = None
+    pending_b: Pending | None = None
 
     def leg(self, tag: str) -> LegStatus:
         """Status of ``LEG-A`` or ``LEG-B`` (any other tag reads as LEG-A)."""
@@ -127,6 +179,16 @@ class CallState:
             return replace(self, wanted_b=status)
         return replace(self, wanted_a=status)
 
+    def pending(self, tag: str) -> Pending | None:
+        """The pause, resume or stop of ``LEG-A`` or ``LEG-B`` that has not reported yet, or None."""
+        return self.pending_b if tag == "LEG-B" else self.pending_a
+
+    def with_pending(self, tag: str, pending: Pending | None) -> CallState:
+        """A copy with one leg's pending action changed."""
+        if tag == "LEG-B":
+            return replace(self, pending_b=pending)
+        return replace(self, pending_a=pending)
+
     def encode(self) -> str:
         """The value stored under :data:`STATE_KEY`."""
         document: dict[str, Any] = {
@@ -144,6 +206,10 @@ class CallState:
             document["wa"] = self.wanted_a.value
         if self.wanted_b is not None:
             document["wb"] = self.wanted_b.value
+        if self.pending_a is not None:
+            document["pa"] = self.pending_a.encode()
+        if self.pending_b is not None:
+            document["pb"] = self.pending_b.encode()
         return json.dumps(document, separators=(",", ":"), sort_keys=True)
 
     @classmethod
@@ -199,6 +265,15 @@ class CallState:
                 return None
             return LegStatus(raw)
 
+        def pending(key: str) -> Pending | None:
+            raw = document.get(key)
+            if raw is None:
+                return None
+            decoded = Pending.decode(raw)
+            if decoded is None:
+                problems.append(f"{key}={raw!r}")
+            return decoded
+
         state = cls(
             flow=enum_value("f", Flow, Flow.NEW),
             leg_a=enum_value("a", LegStatus, LegStatus.IDLE),
@@ -209,6 +284,8 @@ class CallState:
             resend=resend,
             wanted_a=wanted("wa"),
             wanted_b=wanted("wb"),
+            pending_a=pending("pa"),
+            pending_b=pending("pb"),
         )
         warning = None
         if problems:

@@ -25,10 +25,14 @@ The contract:
   if configured and not yet played, and by the LEG-B announcement after a bridge if
   ``announceToCallee``) is inserted **before your last action**, so the next ``ACTION_SUCCESSFUL`` still
   reports on your own action, with its results (e.g. ``ReceivedDigits``). When you returned no actions,
-  the recording's actions are the whole list. If one of them fails, the service drops your action queued
-  after it; the wrapper keeps that action (in its state) and re-sends it. Nothing is inserted when your
-  list has a Hangup, when it leaves no room under the limit of 10 actions (tried again at the next
-  event), or when you return ``Actions: null`` (the service then keeps its queue).
+  the recording's actions are the whole list. An answer holds at most one recording action; a pause,
+  resume or stop inserted before your last action is counted when your list succeeds. If one of the
+  recording's actions fails, the service drops your action queued after it; the wrapper keeps that
+  action (in its state) and re-sends it. If one of your actions before them fails, the service drops
+  the recording's actions: a pause, resume or stop is inserted again into your next answer, and so is
+  StartCallRecording with ``autoStart``. Nothing is inserted when your list has a Hangup, when it
+  leaves no room under the limit of 10 actions (tried again at the next event), or when you return
+  ``Actions: null`` (the service then keeps its queue).
 * **Transaction attributes.** The recording state is one attribute, ``smaRec``, merged into your map;
   return your full map as usual (or none, and the stored map is kept). Your map may hold at most 9 keys:
   with 10 there is no room, an error is logged on every event, nothing is recorded, and your response is
@@ -36,7 +40,12 @@ The contract:
   (the service would reject the whole response).
 * **Failures.** If your handler raises, the exception is logged and the event is answered as if you had
   returned no actions (plus whatever recording adds), so the call is not dropped. A response that is not
-  an object, or whose ``Actions`` is not a list, is treated the same way.
+  an object, or whose ``Actions`` is not a list, is treated the same way. "No actions" is
+  ``Actions: []`` for events that ask for a new list (``NEW_INBOUND_CALL``, ``ACTION_SUCCESSFUL``, ...)
+  and ``Actions: null`` for the unsolicited ones (``CALL_UPDATE_REQUESTED``, ``DIGITS_RECEIVED``,
+  ``ACTION_INTERRUPTED``), so your queued actions are kept (see
+  :func:`sma_recording.actions.fallback_response`). The same holds when the recording logic answers
+  an event but cannot act on it (an internal error, or no room in your attribute map).
 * **On-demand commands** that send a recording action replace whatever actions the service still has
   queued, yours included (service behaviour of ``UpdateSipMediaApplicationCall``): send them while
   your flow has nothing queued, e.g. once the call is bridged. A command that needs no action (it does
@@ -59,7 +68,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, overload
 
 from sma_recording._runtime import LOG_LEVEL_ENV, Runtime, event_attributes
-from sma_recording.actions import SCHEMA_VERSION, response
+from sma_recording.actions import SCHEMA_VERSION, fallback_response, response
 from sma_recording.config import ENV_VAR, RecordingConfig, load_config
 from sma_recording.core import Route, decide_around_handler, decide_recording_event, route
 from sma_recording.state import MAX_ATTRIBUTES, STATE_KEY
@@ -126,7 +135,7 @@ class _Wrapped:
             kept = _user_attributes(event_attributes(event), log)
             if len(kept) >= MAX_ATTRIBUTES:
                 _no_room(log, len(kept))
-                return response([])
+                return fallback_response(event)
             decision = decide_recording_event(
                 event, self.runtime.state_of(event, log), self.runtime.config
             )
@@ -137,7 +146,7 @@ class _Wrapped:
             return body
         except Exception:
             log.log(logging.ERROR, "internal error; answered with no actions", exc_info=True)
-            return response([])
+            return fallback_response(event)
 
     # events the wrapped handler answers
 
@@ -150,7 +159,7 @@ class _Wrapped:
                 "the wrapped handler raised; answering without its actions",
                 exc_info=True,
             )
-            result = response([])
+            result = fallback_response(event)
         try:
             return self._augment(event, result, log, malformed=malformed)
         except Exception:
@@ -164,7 +173,7 @@ class _Wrapped:
             log.log(
                 logging.ERROR, "the wrapped handler returned no response object; using no actions"
             )
-            result = response([])
+            result = fallback_response(event)
         raw_actions = result.get("Actions")
         handler_actions: list[Mapping[str, Any]] | None
         if raw_actions is None:
@@ -175,7 +184,8 @@ class _Wrapped:
             log.log(
                 logging.ERROR, "the wrapped handler's Actions is not a list of actions; using none"
             )
-            handler_actions = []
+            result = {**result, **fallback_response(event)}
+            handler_actions = result["Actions"]
         if malformed:
             decision = decide_around_handler(
                 event, self.runtime.state_of(event, log), self.runtime.config, ()
