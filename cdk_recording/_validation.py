@@ -35,14 +35,8 @@ class Problems:
         """Record that ``option`` has ``value``, and say what is allowed instead."""
         self._items.append(f"{option}={value!r}: {allowed}")
 
-    def extend(self, other: Problems) -> None:
-        self._items.extend(other._items)
-
     def __bool__(self) -> bool:
         return bool(self._items)
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self._items)
 
     def raise_if_any(self, construct_path: str) -> None:
         if self._items:

@@ -400,3 +400,26 @@ def test_imported_sma_grants_call_control_on_its_arn() -> None:
     assert json.dumps(statement["Resource"]).endswith(
         ':chime:us-east-1:123456789012:sma/abc-123"]]}'
     )
+
+
+def test_metric_helpers_match_what_the_handler_emits() -> None:
+    """Names, namespace and the Application dimension are the handler's EMF contract."""
+    from sma_recording.core import MetricName
+
+    stack = make_stack()
+    recording = CallRecording(stack, "Recording", metrics_namespace="Calls")
+    handler = recording.recording_handler
+    assert handler is not None
+    emitted = {m.value for m in MetricName}
+    for metric in (
+        handler.metric_recording_started(),
+        handler.metric_recording_paused(),
+        handler.metric_recording_resumed(),
+        handler.metric_recording_stopped(),
+        recording.metric_recording_failed(),
+    ):
+        assert metric.namespace == "Calls"
+        assert metric.metric_name in emitted
+        assert metric.dimensions == {"Application": handler.application_name}
+        assert metric.statistic == "Sum"
+    assert handler.config["application"] == handler.application_name

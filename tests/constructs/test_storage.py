@@ -363,3 +363,15 @@ def test_token_prefix_passes_through_unchecked() -> None:
     token = cdk.Token.as_string(cdk.Fn.ref("AWS::StackName"))
     storage = RecordingStorage(stack, "Storage", recording_prefix=token)
     assert storage.recording_prefix == token
+
+
+def test_prompt_upload_grant_is_scoped_to_prompts() -> None:
+    stack = make_stack()
+    storage = RecordingStorage(stack, "Storage")
+    role = iam.Role(stack, "Uploader", assumed_by=iam.AccountRootPrincipal())
+    storage.grant_write_prompts(role)
+    policy = next(iter(Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()))
+    rendered = json.dumps(policy["Properties"]["PolicyDocument"])
+    assert "/prompts/*" in rendered
+    assert "/recordings/" not in rendered
+    assert storage.bucket is not None
