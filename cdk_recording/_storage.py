@@ -431,43 +431,36 @@ class RecordingStorage(Construct):
     def allow_sip_media_application(self, sip_media_application_arn: str) -> None:
         """Let the Chime service write recordings and read prompts on behalf of this SMA.
 
-        Every registered ARN joins the ``aws:SourceArn`` condition of one set of statements (with
-        ``aws:SourceAccount``), so no other account's or application's Chime traffic can use the
-        bucket or its key.
+        Every registered ARN joins the ``aws:SourceArn`` condition of one set of bucket statements
+        (with ``aws:SourceAccount``), so no other account's or application's Chime traffic can use the
+        bucket. The key policy, where there is a key, admits this account's SMAs by pattern.
         """
         self._source_arns.append(sip_media_application_arn)
-        if not self._statements:
+        first = not self._statements
+        if first:
             self._statements = self._service_statements()
-            for statement in self._statements:
-                statement.add_condition("StringEquals", self._conditions())
-            if self.encryption_key is not None:
-                key_statement = self._key_statement()
-                self._statements.append(key_statement)
-            bucket_statements = self._statements[:2]
-            added = all(
-                self.bucket.add_to_resource_policy(s).statement_added for s in bucket_statements
-            )
-            if not added:
-                self._warn(
-                    "bucket-policy-not-managed",
-                    "The recording bucket was imported, so this stack cannot change its policy. "
-                    "Every recording will fail with NoAccessToDestination until you add these "
-                    "statements to the bucket policy yourself",
-                    bucket_statements,
-                )
-            if self.encryption_key is not None:
-                key_statement = self._statements[2]
-                result = self.encryption_key.add_to_resource_policy(key_statement, allow_no_op=True)
-                if not result.statement_added:
-                    self._warn(
-                        "key-policy-not-managed",
-                        "The recording key was imported, so this stack cannot change its key "
-                        "policy. Add this statement to the key policy yourself",
-                        [key_statement],
-                    )
-            return
-        for statement in self._statements[:2]:
+        for statement in self._statements:
             statement.add_condition("StringEquals", self._conditions())
+        if not first:
+            return
+        if not all(self.bucket.add_to_resource_policy(s).statement_added for s in self._statements):
+            self._warn(
+                "bucket-policy-not-managed",
+                "The recording bucket was imported, so this stack cannot change its policy. "
+                "Every recording will fail with NoAccessToDestination until you add these "
+                "statements to the bucket policy yourself",
+                self._statements,
+            )
+        if self.encryption_key is not None:
+            key_statement = self._key_statement()
+            result = self.encryption_key.add_to_resource_policy(key_statement, allow_no_op=True)
+            if not result.statement_added:
+                self._warn(
+                    "key-policy-not-managed",
+                    "The recording key was imported, so this stack cannot change its key "
+                    "policy. Add this statement to the key policy yourself",
+                    [key_statement],
+                )
 
     def _warn(self, warning_id: str, text: str, statements: list[iam.PolicyStatement]) -> None:
         # Rendered when the app synthesizes, so every SMA registered by then is in the statement.

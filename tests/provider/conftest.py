@@ -169,3 +169,23 @@ def fail_before_send(client: Any, operation: str, error: Exception) -> None:
 
     # The first event of a call, before the Stubber checks it against its queue.
     client.meta.events.register(f"provide-client-params.chime-sdk-voice.{operation}", raise_once)
+
+
+def unavailable(stubber: Stubber, operation: str) -> None:
+    """The next ``operation`` answers 503 ServiceUnavailableException (outcome unknown)."""
+    stubber.add_client_error(
+        operation,
+        service_error_code="ServiceUnavailableException",
+        service_message="try later",
+        http_status_code=503,
+    )
+
+
+def throttled(stubber: Stubber, operation: str) -> None:
+    """The next ``operation`` answers 429 ThrottledClientException (rejected, safe to retry)."""
+    stubber.add_client_error(
+        operation,
+        service_error_code="ThrottledClientException",
+        service_message="Rate exceeded",
+        http_status_code=429,
+    )

@@ -13,7 +13,7 @@ from chime_provider._events import ProviderError
 from chime_provider._phone_number import GIVE_UP_AFTER_SECONDS
 from chime_provider.handler import Runtime, is_complete, on_event
 
-from tests.provider.conftest import NOW, Clock, lose_reply
+from tests.provider.conftest import NOW, Clock, lose_reply, throttled, unavailable
 
 EventBuilder = Callable[..., dict[str, Any]]
 
@@ -26,6 +26,11 @@ OLD_ORDER_ID = "5b4c3d2e-1f0a-4b9c-d8e7-f6a5b4c3d2e1"
 SEARCH = {"Country": "US", "State": "WA", "PhoneNumberType": "Local"}
 ORDERED = {"Search": SEARCH, "Name": "recording line", "RemovalPolicy": "destroy"}
 EXISTING = {"E164PhoneNumber": NUMBER}
+#: What on_event returns for a number in the account (existing, or kept on update).
+ACQUIRED = {
+    "PhysicalResourceId": NUMBER,
+    "Data": {"E164PhoneNumber": NUMBER, "PhoneNumberId": NUMBER, "PhoneNumberOrderId": ORDER_ID},
+}
 
 
 def order(
@@ -153,12 +158,7 @@ def test_order_after_a_5xx_is_placed_again_only_when_the_number_did_not_come_in(
     cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime, sleeps: list[float]
 ) -> None:
     expect_search(stubber, [NUMBER])
-    stubber.add_client_error(
-        "create_phone_number_order",
-        service_error_code="ServiceUnavailableException",
-        service_message="try later",
-        http_status_code=503,
-    )
+    unavailable(stubber, "create_phone_number_order")
     stubber.add_client_error(
         "get_phone_number",
         service_error_code="NotFoundException",
@@ -178,12 +178,7 @@ def test_order_whose_retry_is_refused_adopts_the_first_order_once_it_shows(
 ) -> None:
     """The reviewer's case: 503, then "number not available" because the first order took it."""
     expect_search(stubber, [NUMBER])
-    stubber.add_client_error(
-        "create_phone_number_order",
-        service_error_code="ServiceUnavailableException",
-        service_message="try later",
-        http_status_code=503,
-    )
+    unavailable(stubber, "create_phone_number_order")
     stubber.add_client_error(
         "get_phone_number",
         service_error_code="NotFoundException",
@@ -210,12 +205,7 @@ def test_order_whose_retry_is_refused_and_nothing_landed_fails_with_the_service_
     cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime
 ) -> None:
     expect_search(stubber, [NUMBER])
-    stubber.add_client_error(
-        "create_phone_number_order",
-        service_error_code="ServiceUnavailableException",
-        service_message="try later",
-        http_status_code=503,
-    )
+    unavailable(stubber, "create_phone_number_order")
     not_found = {
         "service_error_code": "NotFoundException",
         "service_message": "Phone number not found",
@@ -265,12 +255,7 @@ def test_a_number_in_the_deletion_queue_is_not_taken_for_a_landed_order(
     cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime
 ) -> None:
     expect_search(stubber, [NUMBER])
-    stubber.add_client_error(
-        "create_phone_number_order",
-        service_error_code="ServiceUnavailableException",
-        service_message="try later",
-        http_status_code=503,
-    )
+    unavailable(stubber, "create_phone_number_order")
     stubber.add_response(
         "get_phone_number",
         phone_number(status="DeleteInProgress", order_id=OLD_ORDER_ID),
@@ -439,12 +424,7 @@ def test_order_poll_that_fails_transiently_waits_for_the_next_poll(
 ) -> None:
     event = ordered_event(cfn_event, runtime, stubber)
     for _ in range(runtime.retry.max_attempts):
-        stubber.add_client_error(
-            "get_phone_number_order",
-            service_error_code="ThrottledClientException",
-            service_message="Rate exceeded",
-            http_status_code=429,
-        )
+        throttled(stubber, "get_phone_number_order")
 
     assert is_complete(event, runtime=runtime) == {"IsComplete": False, "Data": {}}
 
@@ -455,12 +435,7 @@ def test_order_poll_that_fails_transiently_at_the_deadline_gives_up_naming_the_o
     event = ordered_event(cfn_event, runtime, stubber)
     clock.advance(GIVE_UP_AFTER_SECONDS)
     for _ in range(runtime.retry.max_attempts):
-        stubber.add_client_error(
-            "get_phone_number_order",
-            service_error_code="ServiceUnavailableException",
-            service_message="try later",
-            http_status_code=503,
-        )
+        unavailable(stubber, "get_phone_number_order")
 
     with pytest.raises(
         ProviderError,
@@ -521,14 +496,7 @@ def test_existing_number_is_adopted_without_an_order(
 
     result = on_event(event, runtime=runtime)
 
-    assert result == {
-        "PhysicalResourceId": NUMBER,
-        "Data": {
-            "E164PhoneNumber": NUMBER,
-            "PhoneNumberId": NUMBER,
-            "PhoneNumberOrderId": ORDER_ID,
-        },
-    }
+    assert result == ACQUIRED
     assert is_complete({**event, **result}, runtime=runtime)["IsComplete"] is True
 
 
@@ -590,14 +558,7 @@ def test_update_of_removal_policy_only_keeps_the_number(
 
     result = on_event(event, runtime=runtime)
 
-    assert result == {
-        "PhysicalResourceId": NUMBER,
-        "Data": {
-            "E164PhoneNumber": NUMBER,
-            "PhoneNumberId": NUMBER,
-            "PhoneNumberOrderId": ORDER_ID,
-        },
-    }
+    assert result == ACQUIRED
     assert is_complete({**event, **result}, runtime=runtime)["IsComplete"] is True
 
 

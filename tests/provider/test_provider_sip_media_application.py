@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from chime_provider._events import ProviderError
 from chime_provider.handler import Runtime, is_complete, on_event
 
-from tests.provider.conftest import NOW, lose_reply
+from tests.provider.conftest import NOW, lose_reply, throttled, unavailable
 
 EventBuilder = Callable[..., dict[str, Any]]
 
@@ -212,12 +212,7 @@ def test_create_after_a_5xx_adopts_only_an_sma_that_is_new_and_fully_ours(
 def test_create_after_a_5xx_sends_again_when_nothing_landed(
     cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime, sleeps: list[float]
 ) -> None:
-    stubber.add_client_error(
-        "create_sip_media_application",
-        service_error_code="ServiceUnavailableException",
-        service_message="try later",
-        http_status_code=503,
-    )
+    unavailable(stubber, "create_sip_media_application")
     stubber.add_response(
         "list_sip_media_applications",
         {"SipMediaApplications": [listed(NEW_SMA_ID, NOW - timedelta(hours=1))]},
@@ -234,12 +229,7 @@ def test_create_after_a_5xx_sends_again_when_nothing_landed(
 def test_create_whose_retry_is_refused_looks_again_for_the_first_attempt(
     cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime
 ) -> None:
-    stubber.add_client_error(
-        "create_sip_media_application",
-        service_error_code="ServiceUnavailableException",
-        service_message="try later",
-        http_status_code=503,
-    )
+    unavailable(stubber, "create_sip_media_application")
     stubber.add_response(
         "list_sip_media_applications", {"SipMediaApplications": []}, {"MaxResults": 100}
     )
@@ -263,12 +253,7 @@ def test_create_whose_retry_is_refused_looks_again_for_the_first_attempt(
 def test_throttled_create_is_retried_without_looking_for_a_landed_sma(
     cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime, sleeps: list[float]
 ) -> None:
-    stubber.add_client_error(
-        "create_sip_media_application",
-        service_error_code="ThrottledClientException",
-        service_message="Rate exceeded",
-        http_status_code=429,
-    )
+    throttled(stubber, "create_sip_media_application")
     stubber.add_response("create_sip_media_application", sma_response(), CREATE_PARAMS)
 
     on_event(cfn_event("Create", TYPE, PROPS), runtime=runtime)

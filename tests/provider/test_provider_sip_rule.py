@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from chime_provider._events import ProviderError
 from chime_provider.handler import Runtime, on_event
 
-from tests.provider.conftest import lose_reply
+from tests.provider.conftest import lose_reply, unavailable
 
 EventBuilder = Callable[..., dict[str, Any]]
 
@@ -234,12 +234,7 @@ def test_create_after_a_5xx_does_not_adopt_another_name_and_reports_the_conflict
 def test_create_after_a_5xx_sends_again_when_no_rule_has_our_trigger(
     cfn_event: EventBuilder, stubber: Stubber, runtime: Runtime, sleeps: list[float]
 ) -> None:
-    stubber.add_client_error(
-        "create_sip_rule",
-        service_error_code="ServiceUnavailableException",
-        service_message="try later",
-        http_status_code=503,
-    )
+    unavailable(stubber, "create_sip_rule")
     stubber.add_response(
         "list_sip_rules",
         {"SipRules": [rule(NEW_RULE_ID, trigger_value="+12065550199")]},
