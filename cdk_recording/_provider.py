@@ -117,23 +117,17 @@ class ChimeVoiceProvider(Construct):
                         "StringEquals": {"iam:AWSServiceName": "voiceconnector.chime.amazonaws.com"}
                     },
                 ),
-                # and may check or add the handler's invoke permission with the caller's credentials.
-                iam.PolicyStatement(
-                    sid="HandlerInvokePermission",
-                    actions=["lambda:GetPolicy", "lambda:AddPermission"],
-                    resources=[
-                        stack.format_arn(
-                            service="lambda",
-                            resource="function",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    ],
-                ),
                 iam.PolicyStatement(sid="SipRules", actions=_RULE_ACTIONS, resources=["*"]),
                 iam.PolicyStatement(sid="PhoneNumbers", actions=_NUMBER_ACTIONS, resources=["*"]),
             ],
         )
+        policy = self.role.node.find_child("Policy")
+        assert isinstance(policy, iam.ManagedPolicy)
+        self.policy: iam.ManagedPolicy = policy
+        """The role's one customer managed policy (see :func:`function_role`)."""
+        # HandlerInvokePermission: created by the first allow_invoke_permission, one ARN per handler.
+        self._invoke_permission: iam.PolicyStatement | None = None
+        self._invoke_permission_arns: list[str] = []
         common: dict[str, Any] = {
             "code": code,
             "runtime": HANDLER_RUNTIME,
@@ -190,6 +184,28 @@ class ChimeVoiceProvider(Construct):
             return existing
         return cls(stack, _PROVIDER_ID)
 
+    def allow_invoke_permission(self, function: lambda_.IFunction) -> None:
+        """Let the provider check and add ``function``'s invoke permission (idempotent).
+
+        CreateSipMediaApplication, called by the provider for a custom-resource SMA, may run
+        ``lambda:GetPolicy`` and ``lambda:AddPermission`` on the SMA's endpoint with the caller's
+        credentials. The grant names only the functions passed here, in one ``HandlerInvokePermission``
+        statement created on first use: a stack whose SMAs are all native has no such statement.
+        """
+        arn = function.function_arn
+        if arn in self._invoke_permission_arns:
+            return
+        self._invoke_permission_arns.append(arn)
+        if self._invoke_permission is None:
+            self._invoke_permission = iam.PolicyStatement(
+                sid="HandlerInvokePermission",
+                actions=["lambda:GetPolicy", "lambda:AddPermission"],
+                resources=[arn],
+            )
+            self.policy.add_statements(self._invoke_permission)
+        else:
+            self._invoke_permission.add_resources(arn)
+
     def custom_resource(
         self,
         scope: Construct,
@@ -218,7 +234,6 @@ class ChimeVoiceProvider(Construct):
             [
                 "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
                 f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:chime:{region}:{account}:sma/*]",
-                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:{region}:{account}:function:*]",
                 f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::{account}:role/aws-service-role/voiceconnector.chime.amazonaws.com/*]",
             ],
             "Explicit actions only, no action wildcards. chime-sdk-voice phone numbers, SIP rules "
@@ -227,9 +242,9 @@ class ChimeVoiceProvider(Construct):
             "ListSipMediaApplications (to adopt an SMA a create with an unknown outcome made) apply "
             "to '*'; actions on existing SMAs are scoped to this account's sma/* ARNs. CloudWatch "
             "Logs delivery actions (message logs) and X-Ray's PutTrace* support only '*'. The "
-            "provider is shared by every SMA of the stack, so lambda:GetPolicy/AddPermission (used "
-            "by the service when an SMA is created) are scoped to this account's functions in this "
-            "Region, and iam:CreateServiceLinkedRole to the Chime voice service-linked role only.",
+            "iam:CreateServiceLinkedRole is scoped to the Chime voice service-linked role only; "
+            "lambda:GetPolicy/AddPermission (used when a custom-resource SMA is created) name only "
+            "the handler functions of those SMAs.",
         )
         functions = [self.on_event_function, self.is_complete_function]
         for function in functions:

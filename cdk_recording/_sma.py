@@ -209,6 +209,10 @@ class SipMediaApplication(_SipMediaApplicationBase):
             self.resource: cdk.CfnResource | cdk.CustomResource = resource
         else:
             provider = ChimeVoiceProvider.of(self)
+            # CreateSipMediaApplication may check or add the handler's invoke permission with the
+            # provider's credentials; the provider's functions depend on its policy, so the grant
+            # is in place before the SMA is created.
+            provider.allow_invoke_permission(handler)
             custom = provider.custom_resource(
                 self,
                 "Resource",
