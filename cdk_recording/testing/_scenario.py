@@ -93,6 +93,10 @@ DEFAULT_START_TIME_MS = 1_795_512_600_000
 BUILTIN_SCENARIOS = ("default", "busy-callee", "no-access-to-destination", "dtmf-pause")
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+#: What PSTN carriers put in ``From`` when a caller withholds their number (inbound calls only).
+_CALLER = re.compile(
+    r"^(\+[1-9][0-9]{1,14}|\+?(?i:anonymous|restricted|private|unavailable|unknown|withheld))$"
+)
 _KEYS = re.compile(r"^[0-9*#]{1,32}$")
 _TAGS = ("LEG-A", "LEG-B")
 _MAX_ARGUMENTS = 20  # UpdateSipMediaApplicationCall: 0-20 entries (§5)
@@ -386,7 +390,11 @@ class _Fields:
 
 def _phone_call(fields: _Fields, kind: type[InboundCall] | type[OutboundCall]) -> StepAction | None:
     number = "an E.164 number such as +12065550100"
-    source = fields.string("from", pattern=_E164, what=number)
+    if kind is InboundCall:
+        withheld = number + " or a withheld caller id such as Restricted or anonymous"
+        source = fields.string("from", pattern=_CALLER, what=withheld)
+    else:
+        source = fields.string("from", pattern=_E164, what=number)
     target = fields.string("to", pattern=_E164, what=number)
     if source is None or target is None:
         return None

@@ -257,7 +257,7 @@ def _call_and_bridge(parameters: Mapping[str, Any], missing: list[str], invalid:
     caller_id = parameters.get("CallerIdNumber")
     if caller_id is None:
         missing.append("CallerIdNumber")
-    elif not isinstance(caller_id, str) or not _E164.match(caller_id):
+    elif not isinstance(caller_id, str) or not _E164.fullmatch(caller_id):
         invalid.append(f"CallerIdNumber must be an E.164 number, got {caller_id!r}")
     _s3_source("RingbackTone", required=False)(parameters, missing, invalid)
     endpoints = parameters.get("Endpoints")
@@ -279,7 +279,7 @@ def _call_and_bridge(parameters: Mapping[str, Any], missing: list[str], invalid:
     uri = endpoint.get("Uri")
     if uri is None:
         missing.append("Endpoints[0].Uri")
-    elif not _is_text(uri) or (kind == "PSTN" and not _E164.match(uri)):
+    elif not _is_text(uri) or (kind == "PSTN" and not _E164.fullmatch(uri)):
         invalid.append(f"Endpoints[0].Uri must be an E.164 number for PSTN, got {uri!r}")
     if kind == "AWS" and not _is_text(endpoint.get("Arn")):
         missing.append("Endpoints[0].Arn")

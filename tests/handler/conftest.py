@@ -75,6 +75,9 @@ def load_event(
     :param state: stored as the ``smaRec`` transaction attribute.
     :param attributes: the whole ``TransactionAttributes`` map (applied before ``state``).
     :param single_leg: drop LEG-B from the participants.
+    :param sequence: the event's ``Sequence``. Default: the fixture's, raised to one above the
+        sequence that wrote ``state`` (the service numbers a call's invocations one up each time, and
+        the handler answers an event that is not newer than its state without effect).
     """
     event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
     details = event["CallDetails"]
@@ -88,6 +91,17 @@ def load_event(
         ]
     if sequence is not None:
         event["Sequence"] = sequence
+    elif state is not None:
+        number_after(event, state)
+    return event
+
+
+def number_after(event: dict[str, Any], state: CallState) -> dict[str, Any]:
+    """Raise the event's ``Sequence`` to one above the sequence that wrote ``state``, as the
+    service numbers a call's invocations (the handler answers an event that is not newer than its
+    state without effect)."""
+    if state.seen is not None and event.get("Sequence", 0) <= state.seen:
+        event["Sequence"] = state.seen + 1
     return event
 
 
@@ -97,8 +111,10 @@ def decide_event(
     config: RecordingConfig | None = None,
     **event_options: Any,
 ) -> Decision:
-    """Run the pure core on a fixture."""
-    return decide(load_event(name, **event_options), state or CallState(), config or make_config())
+    """Run the pure core on a fixture (numbered after ``state``, see :func:`number_after`)."""
+    state = state or CallState()
+    event = number_after(load_event(name, **event_options), state)
+    return decide(event, state, config or make_config())
 
 
 def action_types(actions: Any) -> list[str]:

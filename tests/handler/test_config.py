@@ -107,7 +107,10 @@ def test_dtmf_regex_escapes_star_and_leaves_hash() -> None:
         ({"metricsNamespace": "AWS/Chime"}, "metricsNamespace"),
         ({"metricsNamespace": "has space"}, "metricsNamespace"),
         ({"destination": {"bucket": "Not_A_Bucket"}}, "destination.bucket must be an S3 bucket"),
-        ({"destination": {"bucket": BUCKET, "prefix": "/recordings/"}}, "must not start or end"),
+        (
+            {"destination": {"bucket": BUCKET, "prefix": "/recordings/"}},
+            "without a leading or trailing",
+        ),
         ({"destination": None}, "destination must be an object"),
         ({"track": "both"}, "track must be BOTH, INCOMING or OUTGOING"),
         ({"leg": "LEG-C"}, "leg must be LEG-A or LEG-B"),

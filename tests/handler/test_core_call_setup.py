@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from sma_recording.config import Destination, RecordingConfig
 from sma_recording.core import ANSWER_PAUSE_MS, KEEP_ALIVE_MS, MetricName, MetricRecord, decide
 from sma_recording.state import CallState, Flow, LegStatus
@@ -108,9 +109,49 @@ def test_bridge_to_a_voice_connector_carries_its_arn_and_the_configured_caller_i
     }
 
 
-def test_inbound_call_without_caller_id_is_hung_up_instead_of_bridged() -> None:
+@pytest.mark.parametrize(
+    "withheld", [None, "Restricted", "anonymous", "+anonymous", "", "+1", "+14345550101\n"]
+)
+def test_a_withheld_caller_is_bridged_with_the_dialled_number(withheld: str | None) -> None:
     raw = load_event("new_inbound_call")
-    del raw["CallDetails"]["Participants"][0]["From"]
+    leg_a = raw["CallDetails"]["Participants"][0]
+    if withheld is None:
+        del leg_a["From"]
+    else:
+        leg_a["From"] = withheld
+
+    decision = decide(raw, CallState(), make_config(consent=SPEAK_CONSENT))
+
+    assert action_types(decision.actions) == ["Speak", "CallAndBridge"]
+    assert decision.actions[1]["Parameters"]["CallerIdNumber"] == leg_a["To"]
+    assert decision.state.flow == Flow.BRIDGING
+    assert MetricRecord(MetricName.CALLER_ID_FALLBACK) in decision.metrics
+    assert any("withheld" in message for message in messages(decision, logging.WARNING))
+
+
+def test_a_caller_with_an_e164_number_is_bridged_with_it_and_nothing_is_counted() -> None:
+    decision = decide_event("new_inbound_call")
+
+    assert decision.actions[-1]["Parameters"]["CallerIdNumber"] == CALLER
+    assert decision.metrics == ()
+
+
+def test_a_configured_caller_id_wins_over_a_withheld_number() -> None:
+    raw = load_event("new_inbound_call")
+    raw["CallDetails"]["Participants"][0]["From"] = "anonymous"
+    config = make_config(bridge={"endpointType": "PSTN", "uri": AGENT, "callerId": "+14345550199"})
+
+    decision = decide(raw, CallState(), config)
+
+    assert decision.actions[-1]["Parameters"]["CallerIdNumber"] == "+14345550199"
+    assert MetricRecord(MetricName.CALLER_ID_FALLBACK) not in decision.metrics
+
+
+def test_inbound_call_without_any_usable_caller_id_is_hung_up_instead_of_bridged() -> None:
+    raw = load_event("new_inbound_call")
+    leg_a = raw["CallDetails"]["Participants"][0]
+    leg_a["From"] = "anonymous"
+    leg_a["To"] = "sip:desk@example.com"
 
     decision = decide(raw, CallState(), make_config(consent=SPEAK_CONSENT))
 

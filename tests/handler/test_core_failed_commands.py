@@ -241,7 +241,11 @@ def test_a_failed_dtmf_pause_re_arms_the_listener_so_the_code_can_be_keyed_again
     )
 
     decision = fail_pause(state, dtmf=DTMF)
-    again = decide(load_event("digits_received_pause"), decision.state, make_config(dtmf=DTMF))
+    again = decide(
+        load_event("digits_received_pause", state=decision.state),
+        decision.state,
+        make_config(dtmf=DTMF),
+    )
 
     assert action_types(decision.actions) == ["ReceiveDigits"]
     assert action_types(again.actions) == ["PauseCallRecording"]

@@ -29,6 +29,7 @@ from .conftest import (
     load_event,
     make_config,
     messages,
+    number_after,
 )
 
 ReadOutput = Callable[[], Output]
@@ -92,12 +93,16 @@ def test_the_next_deferred_action_goes_out_when_the_previous_one_fails() -> None
 def test_commands_are_applied_again_once_the_last_deferred_action_reported() -> None:
     config = make_config(dtmf=DTMF)
     started = decide(load_event("action_successful_start_call_recording"), PAUSE_A_START_B, config)
-    pause_failed = decide(pause_a_failed(), started.state, config)
+    pause_failed = decide(number_after(pause_a_failed(), started.state), started.state, config)
     b_started = decide(
-        on_leg_b("action_successful_start_call_recording"), pause_failed.state, config
+        number_after(on_leg_b("action_successful_start_call_recording"), pause_failed.state),
+        pause_failed.state,
+        config,
     )
 
-    digits = decide(load_event("digits_received_pause"), b_started.state, config)
+    digits = decide(
+        load_event("digits_received_pause", state=b_started.state), b_started.state, config
+    )
 
     assert action_types(b_started.actions) == ["ReceiveDigits"]
     assert not digits.keep_queued

@@ -233,13 +233,24 @@ def test_malformed_event_is_answered_with_no_actions_and_counted(read_output: Re
     assert "malformed event; answered with no actions" in output.messages("ERROR")
 
 
-def test_unreadable_state_is_a_warning_and_a_fresh_start(read_output: ReadOutput) -> None:
+def test_unreadable_state_on_a_new_call_is_bridged_unrecorded_with_a_warning(
+    read_output: ReadOutput,
+) -> None:
     event = load_event("new_inbound_call", attributes={"smaRec": "{broken"})
 
     response = handler_for()(event, FakeContext())
+    after = handler_for()(
+        load_event(
+            "action_successful_call_and_bridge", attributes=response["TransactionAttributes"]
+        ),
+        FakeContext(),
+    )
 
     assert action_types(response["Actions"]) == ["CallAndBridge"]
-    assert any("smaRec" in m for m in read_output().messages("WARNING"))
+    assert "StartCallRecording" not in action_types(after["Actions"])
+    output = read_output()
+    assert any("smaRec" in m for m in output.messages("WARNING"))
+    assert "RecordingFailed" in output.metric_names()
 
 
 def test_internal_error_is_logged_and_answered_with_no_actions(

@@ -112,10 +112,10 @@ def test_keeps_only_string_transaction_attributes() -> None:
     [
         (lambda e: e.pop("InvocationEventType"), "no InvocationEventType"),
         (lambda e: e.pop("CallDetails"), "no CallDetails"),
-        (lambda e: e["CallDetails"].pop("TransactionId"), "no CallDetails.TransactionId"),
+        (lambda e: e["CallDetails"].pop("TransactionId"), "CallDetails.TransactionId is missing"),
         (lambda e: e["CallDetails"].update(Participants={}), "Participants is not a list"),
         (lambda e: e["CallDetails"]["Participants"].append("x"), "not an object"),
-        (lambda e: e["CallDetails"]["Participants"][0].pop("CallId"), "no CallId"),
+        (lambda e: e["CallDetails"]["Participants"][0].pop("CallId"), "CallId is missing"),
     ],
 )
 def test_refuses_events_that_cannot_be_handled(mutate: Any, reason: str) -> None:

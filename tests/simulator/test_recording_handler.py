@@ -30,6 +30,7 @@ from cdk_recording.testing import (
     Step,
     UpdateRequest,
     builtin_scenario,
+    parse_scenario,
 )
 from tests.simulator.conftest import (
     AGENT,
@@ -279,3 +280,50 @@ def test_rapid_update_requests_during_a_prompt() -> None:
     assert_clean(report)
     [recording] = report.recordings
     assert recording.pauses
+
+
+def withheld_call(caller: str) -> dict[str, Any]:
+    """A scenario document: a caller who withholds their number, bridged, hanging up at 30 s."""
+    return {
+        "version": 1,
+        "steps": [
+            {"at": 0, "inboundCall": {"from": caller, "to": NUMBER}},
+            {"at": 0, "bridge": {"outcome": "answer", "afterSeconds": 4}},
+            {"at": 30, "hangup": {"leg": "LEG-A"}},
+        ],
+    }
+
+
+@pytest.mark.parametrize("withheld", ["Restricted", "anonymous", "+anonymous"])
+def test_a_caller_who_withholds_their_number_reaches_the_agent_and_is_recorded(
+    withheld: str,
+) -> None:
+    """CallAndBridge takes only an E.164 CallerIdNumber: the dialled number stands in."""
+    scenario = parse_scenario(withheld_call(withheld))
+    report, _ = run(scenario)
+
+    assert_clean(report)
+    bridge = next(a for a in report.actions if a.type == "CallAndBridge")
+    assert bridge.parameters["CallerIdNumber"] == NUMBER
+    assert [r.leg for r in report.recordings] == ["LEG-A"]
+
+
+def test_the_simulator_rejects_a_bridge_with_a_withheld_caller_id_as_the_service_would() -> None:
+    def naive(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if event["InvocationEventType"] != "NEW_INBOUND_CALL":
+            return {"SchemaVersion": "1.0", "Actions": []}
+        leg_a = event["CallDetails"]["Participants"][0]
+        bridge = {
+            "CallerIdNumber": leg_a["From"],
+            "Endpoints": [{"BridgeEndpointType": "PSTN", "Uri": AGENT}],
+        }
+        return {
+            "SchemaVersion": "1.0",
+            "Actions": [{"Type": "CallAndBridge", "Parameters": bridge}],
+        }
+
+    scenario = parse_scenario(withheld_call("anonymous"))
+    report = SmaSimulator(naive).run(scenario)
+
+    assert report.events() == ["NEW_INBOUND_CALL", "ACTION_FAILED", "HANGUP"]
+    assert "CallerIdNumber must be an E.164 number, got 'anonymous'" in report.to_text()

@@ -160,6 +160,7 @@ def _dropped_with_handler_action(t: _Turn) -> None:
     for tag in (_A, _B):
         if t.state.leg(tag) == LegStatus.STARTING:
             t.set_leg(tag, LegStatus.IDLE)
+            t.restart.add(tag)
             t.update(consent_played=False, dtmf_armed=False)
             t.log(logging.WARNING, "StartCallRecording was dropped with a failed action", leg=tag)
             _drop_wanted(t, tag, t.state.wanted(tag), "StartCallRecording was dropped")

@@ -17,6 +17,7 @@ from sma_recording.actions import (
 from sma_recording.config import Leg, RecordingConfig
 from sma_recording.events import (
     EventError,
+    EventType,
     Participant,
     SmaEvent,
     is_unsolicited,
@@ -46,6 +47,10 @@ MAX_RESEND_CHARS = 4000
 
 _A = Leg.A.value
 _B = Leg.B.value
+#: Events that begin a call (see :meth:`_Turn._admit_state`).
+_CALL_START_EVENTS = frozenset(
+    {EventType.NEW_INBOUND_CALL, EventType.NEW_OUTBOUND_CALL, EventType.CALL_ANSWERED}
+)
 
 
 class MetricName(StrEnum):
@@ -58,6 +63,10 @@ class MetricName(StrEnum):
     RECORDING_FAILED = "RecordingFailed"
     INVALID_LAMBDA_RESPONSE = "InvalidLambdaResponse"
     MALFORMED_EVENT = "MalformedEvent"
+    #: An event older than the call's state (replayed or reordered): answered without effect.
+    STALE_EVENT = "StaleEvent"
+    #: A bridge used a fallback caller id because the caller's number is withheld or not E.164.
+    CALLER_ID_FALLBACK = "CallerIdFallback"
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,49 @@ class _Turn:
         self.send_attributes = True
         self.keep_alive = owns_flow
         self.keep_queued = False
+        #: Legs whose StartCallRecording, in flight when this turn began, is known to have been
+        #: dropped by the service (an action before it in its list failed): they may start again.
+        self.restart: set[str] = set()
+        self._admit_state()
+        #: The state the turn started from, after admission: what the final check trusts.
+        self.initial = self.state
+
+    def _admit_state(self) -> None:
+        """Replace a rejected state (see :mod:`sma_recording.state`) by one built from the event.
+
+        A new call carries no attributes at all, so a rejected state belongs to a call under way (or
+        to an event replayed into one) and is never taken for a fresh one: a call-start event with
+        only LEG-A is set up as usual (bridged, or answered and kept up) but not recorded. The
+        handler cannot
+        know what it sent, so it sends no further recording action on this call (a recording already
+        running goes on until its leg ends, and the service delivers it), and the call flow goes
+        on from what the participants show: both legs connected is a bridged call, one a
+        single-leg call (kept up), none an ended one.
+        """
+        reason = self.state.rejected
+        if reason is None:
+            return
+        connected = {p.tag for p in self.event.participants if p.connected}
+        tags = [p.tag for p in self.event.participants]
+        if self.event.event_type in _CALL_START_EVENTS and tags == [_A] and connected == {_A}:
+            flow = Flow.NEW  # set up as usual (bridged or answered), but never recorded
+        elif not connected & {_A, _B}:
+            flow = Flow.ENDED
+        elif {_A, _B} <= connected:
+            flow = Flow.BRIDGED
+        else:
+            flow = Flow.SINGLE
+        self.state = CallState(
+            flow=flow, leg_a=LegStatus.FAILED, leg_b=LegStatus.FAILED, consent_played=True
+        )
+        self.metric(MetricName.RECORDING_FAILED, "StateRejected")
+        self.log(
+            logging.ERROR,
+            "the call's recording state was rejected: no further recording action on this call "
+            "(a recording already running goes on until its leg ends); the call goes on",
+            reason=reason,
+            flow=flow.value,
+        )
 
     # records
 
@@ -165,8 +217,63 @@ class _Turn:
     def has_recording_action(self) -> bool:
         return any(action.get("Type") in RECORDING_ACTIONS for action in self.actions)
 
+    def _check_recording_actions(self) -> None:
+        """The last line of defence: drop a recording action the trusted state does not allow.
+
+        Whatever the events did, a leg is started at most once (unless its Start was dropped by the
+        service, :attr:`restart`), a leg whose recording stopped or failed gets no recording action,
+        a recording action names a leg of this event, and an invalid configuration records
+        nothing. The rules above should never get here; if they do, the action is dropped, the
+        leg keeps the status it had, and the refusal is logged as an error and counted.
+        """
+        kept: list[Action] = []
+        for action in self.actions:
+            action_type = action.get("Type")
+            if action_type not in RECORDING_ACTIONS:
+                kept.append(action)
+                continue
+            parameters = action.get("Parameters")
+            call_id = parameters.get("CallId") if isinstance(parameters, Mapping) else None
+            tag = self.tag_of(call_id if isinstance(call_id, str) else None)
+            problem = self._refusal(str(action_type), tag)
+            if problem is None:
+                kept.append(action)
+                continue
+            if tag is not None:
+                self.state = (
+                    self.state.with_leg(tag, self.initial.leg(tag))
+                    .with_pending(tag, self.initial.pending(tag))
+                    .with_wanted(tag, None)
+                )
+            self.metric(MetricName.RECORDING_FAILED, "Refused")
+            self.log(
+                logging.ERROR,
+                f"{action_type} refused: {problem}",
+                leg=tag,
+                recording=None if tag is None else self.initial.leg(tag).value,
+            )
+        self.actions = kept
+
+    def _refusal(self, action_type: str, tag: str | None) -> str | None:
+        if not self.config.recording_enabled:
+            return "recording is disabled by an invalid configuration"
+        if tag is None:
+            return "its CallId is not a leg of this call"
+        before = self.initial.leg(tag)
+        if action_type == "StartCallRecording":
+            if before == LegStatus.IDLE or (before == LegStatus.STARTING and tag in self.restart):
+                return None
+            return "a leg is started at most once"
+        if before in (LegStatus.STARTING, LegStatus.RECORDING, LegStatus.PAUSED):
+            return None
+        pending = self.initial.pending(tag)
+        if before == LegStatus.STOPPED and pending is not None:
+            return None  # a stop in flight: it may fail and leave the recording running
+        return f"the leg's recording is {before.value}"
+
     def decision(self) -> Decision:
         _settle_wanted(self)
+        self._check_recording_actions()
         if self.actions:
             self.keep_queued = False
         if len(self.actions) > MAX_ACTIONS:
@@ -183,6 +290,8 @@ class _Turn:
             )
             sequence = "" if self.event.sequence is None else str(self.event.sequence)
             self.update(last_sent=f"{sequence}:{types}"[:200])
+            if self.event.sequence is not None:
+                self.update(seen=max(self.event.sequence, self.state.seen or 0))
         return Decision(
             tuple(self.actions),
             self.state,
@@ -231,9 +340,37 @@ def _settle_wanted(t: _Turn) -> None:
             )
 
 
+def _stale(event: SmaEvent, state: CallState) -> Decision | None:
+    """The answer to an event older than the state (replayed or reordered), or None.
+
+    The service numbers a call's invocations one up each time and always sends the attributes it
+    holds, so an event whose ``Sequence`` is not above the one that wrote the state came before
+    that state: acting on it would act twice, or on a leg that has moved on. It is answered with
+    ``"Actions": null`` (what is queued stays) and the state unchanged.
+    """
+    if state.rejected is not None or state.seen is None or event.sequence is None:
+        return None
+    if event.sequence > state.seen:
+        return None
+    return Decision(
+        (),
+        state,
+        (
+            LogRecord(
+                logging.WARNING,
+                "event older than the call's state (replayed or reordered); no action",
+                {"stateSequence": state.seen},
+            ),
+        ),
+        (MetricRecord(MetricName.STALE_EVENT),),
+        send_attributes=False,
+        keep_queued=True,
+    )
+
+
 def _parse(event: object, state: CallState) -> SmaEvent | Decision:
     try:
-        return SmaEvent.parse(event)
+        parsed = SmaEvent.parse(event)
     except EventError as error:
         return Decision(
             (),
@@ -250,3 +387,4 @@ def _parse(event: object, state: CallState) -> SmaEvent | Decision:
             # The fallback of sma_recording.actions.fallback_response: null keeps the queue.
             keep_queued=is_unsolicited(event),
         )
+    return _stale(parsed, state) or parsed

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
+from sma_recording._bounds import describe
 from sma_recording._decision import (
     _A,
     _B,
     ANSWER_PAUSE_MS,
     DTMF_KEEP_ALIVE_MS,
     KEEP_ALIVE_MS,
+    MetricName,
     _drop_wanted,
     _Turn,
 )
@@ -35,7 +37,7 @@ from sma_recording.actions import (
     is_consent,
     pause,
 )
-from sma_recording.config import RecordingConfig
+from sma_recording.config import RecordingConfig, is_e164
 from sma_recording.events import (
     EventType,
     Participant,
@@ -50,12 +52,44 @@ from sma_recording.telemetry import mask_phone
 # -- the recording handler's own call flow ----------------------------------------------------------
 
 
+def _caller_id(t: _Turn, leg_a: Participant) -> str | None:
+    """CallAndBridge ``CallerIdNumber``: the configured one, else the caller's number, else the
+    dialled number.
+
+    The service takes an E.164 number the account owns or LEG-A's ``From`` (call-and-bridge page)
+    and rejects anything else, which hangs the caller up. A caller who withholds their number
+    arrives with a ``From`` such as ``Restricted``, ``anonymous`` or ``+anonymous``: the call is
+    then bridged with the number they dialled (LEG-A's ``To``, one of the account's numbers),
+    logged and counted as ``CallerIdFallback``.
+    """
+    bridge = t.config.bridge
+    assert bridge is not None
+    if bridge.caller_id:
+        return bridge.caller_id
+    if is_e164(leg_a.from_number):
+        return leg_a.from_number
+    fallback = leg_a.to if is_e164(leg_a.to) else None
+    t.metric(MetricName.CALLER_ID_FALLBACK)
+    t.log(
+        logging.WARNING,
+        "the caller's number is withheld or not E.164; bridging with the dialled number"
+        if fallback
+        else "the caller's number is withheld or not E.164 and the dialled number is not E.164",
+        fromNumber=mask_phone(describe(leg_a.from_number, 24)),
+        callerId=mask_phone(fallback),
+    )
+    return fallback
+
+
 def _bridge(t: _Turn, leg_a: Participant) -> None:
     bridge = t.config.bridge
     assert bridge is not None
-    caller_id = bridge.caller_id or leg_a.from_number
+    caller_id = _caller_id(t, leg_a)
     if not caller_id:
-        t.log(logging.ERROR, "cannot bridge: no caller id (configure bridge.callerId); hanging up")
+        t.log(
+            logging.ERROR,
+            "cannot bridge: no usable caller id (set bridge.callerId); hanging up",
+        )
         t.update(flow=Flow.ENDED)
         t.actions[:] = [hangup(leg_a.call_id, "480")]
         return
@@ -207,6 +241,7 @@ def _own_failed(t: _Turn) -> None:
         if t.state.leg(tag) == LegStatus.STARTING:
             # StartCallRecording came after the failed action and was dropped with it.
             t.set_leg(tag, LegStatus.IDLE)
+            t.restart.add(tag)
             t.log(logging.WARNING, "StartCallRecording was not run; starting again", leg=tag)
             if not _start(t, tag):
                 _drop_wanted(t, tag, t.state.wanted(tag), "StartCallRecording could not be sent")

@@ -46,6 +46,9 @@ def _effective_leg(t: _Turn) -> str:
 
 def _start(t: _Turn, tag: str | None = None) -> bool:
     """Append StartCallRecording (with the consent first if it has not been played yet)."""
+    if not t.config.recording_enabled:
+        t.log(logging.WARNING, "cannot start recording: recording is disabled")
+        return False
     if tag is None:
         tag = t.config.leg.value
         if tag == _B and t.connected(_B) is None:
@@ -464,6 +467,7 @@ def _restart_dropped(t: _Turn, failed_type: str) -> None:
     for tag in (_A, _B):
         if t.state.leg(tag) == LegStatus.STARTING:
             t.set_leg(tag, LegStatus.IDLE)
+            t.restart.add(tag)
             t.log(logging.WARNING, "StartCallRecording was not run; starting again", leg=tag)
             if not _start(t, tag):
                 _drop_wanted(t, tag, t.state.wanted(tag), "StartCallRecording could not be sent")

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from sma_recording._bounds import MAX_DEPTH, describe, json_depth, object_depth
+
 __all__ = [
     "DEFAULT_METRICS_NAMESPACE",
     "ENV_VAR",
@@ -54,6 +56,7 @@ __all__ = [
     "RecordingConfig",
     "SpeakConsent",
     "Track",
+    "is_e164",
     "load_config",
     "parse_config",
 ]
@@ -74,7 +77,16 @@ _DTMF = re.compile(r"^[0-9*#]{1,8}$")
 _NAMESPACE = re.compile(r"^[A-Za-z0-9_./#:-]{1,255}$")
 _MAX_SPEAK_TEXT = 1000  # Speak: Text is at most 1,000 characters.
 _MAX_PREFIX = 900  # well under S3's 1,024-byte key limit, leaving room for the service's key suffix
+# Same rule as the construct (recording_prefix): segments of S3's safe characters, no empty segment.
+_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*")
+#: Longest configuration document read (Lambda allows 4 KB for all environment variables).
+MAX_CONFIG_CHARS = 16_384
 _MAX_NAME = 255
+
+
+def is_e164(value: object) -> bool:
+    """Whether ``value`` is an E.164 number (``+`` and 2-15 digits, no leading 0)."""
+    return isinstance(value, str) and _E164.fullmatch(value) is not None
 
 
 class Track(StrEnum):
@@ -139,13 +151,12 @@ class Destination:
     def __post_init__(self) -> None:
         problems: list[str] = []
         _check_bucket("destination.bucket", self.bucket, problems)
-        if len(self.prefix) > _MAX_PREFIX or not self.prefix.isprintable():
+        if len(self.prefix) > _MAX_PREFIX:
+            problems.append(f"destination.prefix must be at most {_MAX_PREFIX} characters")
+        elif self.prefix and not _PREFIX.fullmatch(self.prefix):
             problems.append(
-                f"destination.prefix must be at most {_MAX_PREFIX} printable characters"
-            )
-        elif self.prefix != self.prefix.strip("/"):
-            problems.append(
-                f"destination.prefix must not start or end with '/', got {self.prefix!r}"
+                "destination.prefix must be segments of A-Z a-z 0-9 ! _ . * ' ( ) - separated by "
+                f"single '/', without a leading or trailing '/', got {describe(self.prefix)}"
             )
         _raise_if(problems)
 
@@ -247,7 +258,7 @@ class Bridge:
             or not 1 <= self.timeout_seconds <= 120
         ):
             problems.append(
-                f"bridge.timeoutSeconds must be an integer 1-120, got {self.timeout_seconds!r}"
+                f"bridge.timeoutSeconds must be an integer 1-120, got {describe(self.timeout_seconds)}"
             )
         _raise_if(problems)
 
@@ -438,7 +449,7 @@ class _Reader:
         self.problems.append(
             f"{self._name(key)} must be {expected.get(kind, kind.__name__)}"
             + (" or null" if nullable else "")
-            + f", got {json.dumps(value)[:60]}"
+            + f", got {describe(value)}"
         )
         return None if default is _MISSING else default
 
@@ -611,13 +622,36 @@ def _parse(data: object) -> _Parsed:
     return parsed
 
 
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            # json.loads would keep the last silently: two values for one option is no option.
+            raise _DuplicateKeyError(f"the key {describe(key)} appears twice in one object")
+        document[key] = value
+    return document
+
+
 def _decode(text: str | bytes | Mapping[str, Any]) -> tuple[object, list[str]]:
+    """The decoded document, bounded in size and nesting before anything is parsed."""
     if isinstance(text, Mapping):
+        if object_depth(text) > MAX_DEPTH:
+            return None, [f"the configuration is nested deeper than {MAX_DEPTH} levels"]
         return text, []
+    if len(text) > MAX_CONFIG_CHARS:
+        return None, [f"the configuration is longer than {MAX_CONFIG_CHARS} characters"]
+    if json_depth(text) > MAX_DEPTH:
+        return None, [f"the configuration is nested deeper than {MAX_DEPTH} levels"]
     try:
-        return json.loads(text), []
-    except (ValueError, TypeError) as error:
-        return None, [f"the configuration is not valid JSON: {error}"]
+        return json.loads(text, object_pairs_hook=_no_duplicates), []
+    except _DuplicateKeyError as error:
+        return None, [f"the configuration is ambiguous: {error}"]
+    except (ValueError, TypeError, RecursionError) as error:
+        return None, [f"the configuration is not valid JSON: {describe(str(error), 120)}"]
 
 
 def parse_config(text: str | bytes | Mapping[str, Any]) -> RecordingConfig:

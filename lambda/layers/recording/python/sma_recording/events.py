@@ -22,6 +22,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from sma_recording._bounds import bounded_int
+
 __all__ = [
     "UNSOLICITED_EVENTS",
     "ActionData",
@@ -35,6 +37,12 @@ __all__ = [
 ]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+#: Longest identifier (transaction id, call id) accepted; the service's are UUIDs (36 characters).
+MAX_ID_LENGTH = 128
+#: Most participants an event may list; a SIP media application call has one or two legs.
+MAX_PARTICIPANTS = 8
+#: Error types and messages longer than this are cut: they are only logged and counted.
+MAX_ERROR_TEXT = 1024
 _ERROR_STRING = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_.]*)\s*:\s*(.*)$", re.DOTALL)
 _METRIC_SAFE = re.compile(r"[^A-Za-z0-9_.:-]")
 _MAX_ERROR_TYPE = 64
@@ -79,6 +87,18 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _text(value: object, limit: int = MAX_ERROR_TEXT) -> str | None:
+    return value[:limit] if isinstance(value, str) else None
+
+
+def _identifier(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise EventError(f"{what} is missing")
+    if len(value) > MAX_ID_LENGTH:
+        raise EventError(f"{what} is longer than {MAX_ID_LENGTH} characters")
+    return value
+
+
 def _mapping(value: object) -> Mapping[str, Any]:
     return MappingProxyType(dict(value)) if isinstance(value, Mapping) else _EMPTY
 
@@ -105,12 +125,12 @@ class ErrorInfo:
     def read(cls, *sources: Mapping[str, Any]) -> ErrorInfo:
         """The first error found in ``sources`` (e.g. ``ActionData`` then the event itself)."""
         for source in sources:
-            error_type = _str(source.get("ErrorType"))
-            message = _str(source.get("ErrorMessage"))
+            error_type = _text(source.get("ErrorType"))
+            message = _text(source.get("ErrorMessage"))
             if error_type is not None or message is not None:
                 return cls(error_type, message)
         for source in sources:
-            text = _str(source.get("Error"))
+            text = _text(source.get("Error"))
             if text:
                 match = _ERROR_STRING.match(text)
                 if match:
@@ -144,22 +164,14 @@ class Participant:
         """:raises EventError: when ``raw`` is not an object with a string ``CallId``."""
         if not isinstance(raw, Mapping):
             raise EventError("a participant is not an object")
-        call_id = raw.get("CallId")
-        if not isinstance(call_id, str) or not call_id:
-            raise EventError("a participant has no CallId")
-        start = raw.get("StartTimeInMilliseconds")
-        start_ms: int | None = None
-        if isinstance(start, str) and start.isdigit():
-            start_ms = int(start)
-        elif isinstance(start, int) and not isinstance(start, bool):
-            start_ms = start
+        call_id = _identifier(raw.get("CallId"), "a participant's CallId")
         return cls(
             call_id=call_id,
             tag=_str(raw.get("ParticipantTag")),
             to=_str(raw.get("To")),
             from_number=_str(raw.get("From")),
             direction=_str(raw.get("Direction")),
-            start_time_ms=start_ms,
+            start_time_ms=bounded_int(raw.get("StartTimeInMilliseconds")),
             status=_str(raw.get("Status")),
         )
 
@@ -245,24 +257,19 @@ class SmaEvent:
         details = raw.get("CallDetails")
         if not isinstance(details, Mapping):
             raise EventError("the event has no CallDetails object")
-        transaction_id = details.get("TransactionId")
-        if not isinstance(transaction_id, str) or not transaction_id:
-            raise EventError("the event has no CallDetails.TransactionId")
+        transaction_id = _identifier(details.get("TransactionId"), "CallDetails.TransactionId")
         raw_participants = details.get("Participants", [])
         if not isinstance(raw_participants, list):
             raise EventError("CallDetails.Participants is not a list")
+        if len(raw_participants) > MAX_PARTICIPANTS:
+            raise EventError(f"CallDetails.Participants lists more than {MAX_PARTICIPANTS} legs")
         participants = tuple(Participant.parse(item) for item in raw_participants)
-        sequence = raw.get("Sequence")
-        if isinstance(sequence, str) and sequence.isdigit():
-            sequence = int(sequence)
         action_data = ActionData.parse(raw.get("ActionData"))
         attributes = details.get("TransactionAttributes")
         return cls(
             event_type=_ALIASES.get(event_type, event_type),
             transaction_id=transaction_id,
-            sequence=sequence
-            if isinstance(sequence, int) and not isinstance(sequence, bool)
-            else None,
+            sequence=bounded_int(raw.get("Sequence")),
             schema_version=_str(raw.get("SchemaVersion")),
             participants=participants,
             action_data=action_data,
@@ -297,9 +304,7 @@ def peek_context(raw: object) -> dict[str, Any]:
     event_type = raw.get("InvocationEventType")
     if isinstance(event_type, str):
         context["eventType"] = event_type[:64]
-    sequence = raw.get("Sequence")
-    if isinstance(sequence, int) and not isinstance(sequence, bool):
-        context["sequence"] = sequence
+    context["sequence"] = bounded_int(raw.get("Sequence"))
     details = raw.get("CallDetails")
     if isinstance(details, Mapping):
         transaction_id = details.get("TransactionId")

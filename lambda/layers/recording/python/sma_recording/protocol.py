@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sma_recording._bounds import describe
+
 __all__ = [
     "CALL_ID_ARGUMENT",
     "COMMAND_ARGUMENT",
@@ -63,7 +65,7 @@ def _check_call_id(call_id: str) -> str:
     if not call_id or len(call_id) > _MAX_CALL_ID_LENGTH or not call_id.isprintable():
         raise ProtocolError(
             f"{CALL_ID_ARGUMENT} must be a non-empty printable string of at most "
-            f"{_MAX_CALL_ID_LENGTH} characters, got {call_id!r}"
+            f"{_MAX_CALL_ID_LENGTH} characters, got {describe(call_id)}"
         )
     return call_id
 
@@ -100,17 +102,21 @@ def parse_arguments(arguments: object) -> ControlRequest:
         raise ProtocolError(f"Arguments must be a map, got {type(arguments).__name__}")
     raw = arguments.get(COMMAND_ARGUMENT)
     if not isinstance(raw, str):
-        raise ProtocolError(f"Arguments.{COMMAND_ARGUMENT} must be a string, got {raw!r}")
+        raise ProtocolError(f"Arguments.{COMMAND_ARGUMENT} must be a string, got {describe(raw)}")
+    if len(raw) > 16:
+        raise ProtocolError(f"Arguments.{COMMAND_ARGUMENT} is not a command: {describe(raw)}")
     try:
         command = Command(raw.strip().lower())
     except ValueError:
         allowed = ", ".join(c.value for c in Command)
         raise ProtocolError(
-            f"Arguments.{COMMAND_ARGUMENT} must be one of {allowed}; got {raw!r}"
+            f"Arguments.{COMMAND_ARGUMENT} must be one of {allowed}; got {describe(raw)}"
         ) from None
     call_id = arguments.get(CALL_ID_ARGUMENT)
     if call_id is None:
         return ControlRequest(command)
     if not isinstance(call_id, str):
-        raise ProtocolError(f"Arguments.{CALL_ID_ARGUMENT} must be a string, got {call_id!r}")
+        raise ProtocolError(
+            f"Arguments.{CALL_ID_ARGUMENT} must be a string, got {describe(call_id)}"
+        )
     return ControlRequest(command, _check_call_id(call_id))

@@ -5,7 +5,7 @@ the service's own error example), replaces the stored map with each response's m
 wrapped with :func:`sma_recording.with_recording` shares the map with its own keys. So the whole
 state is one attribute, :data:`STATE_KEY` (``"smaRec"``), whose value is compact JSON::
 
-    {"v": 1,              # format version
+    {"v": 2,              # format version
      "f": "bridged",      # call flow: new | bridging | bridged | single | ended
      "a": "recording",    # LEG-A recording: idle | starting | recording | paused | stopped | failed
      "b": "idle",         # LEG-B recording, same values
@@ -17,22 +17,36 @@ state is one attribute, :data:`STATE_KEY` (``"smaRec"``), whose value is compact
      "pa": ["PauseCallRecording", "recording", 0],   # optional: the Pause/Resume/Stop sent for LEG-A
      "pb": [...],         #   that has not reported yet, the status before it, and 1 when it was
                           #   inserted before a wrapped handler's action (see Pending); same for B
-     "r": {...}}          # wrapper only: the handler's action queued after ours (re-sent if ours fail)
+     "r": {...},          # wrapper only: the handler's action queued after ours (re-sent if ours fail)
+     "n": 7,              # Sequence of the event whose answer wrote this state
+     "h": "3f9a..."}      # checksum: first 16 hex digits of SHA-256 over the rest, canonical JSON
 
-A value that cannot be read is replaced by a fresh state (and the handler logs a warning).
+What the handler trusts: a state it wrote (version 2 with a matching checksum, every value of the
+right type and size, and the values consistent with each other: e.g. no leg recording before the
+call is answered, a pending pause only on a paused leg) and the event's participants. Anything else
+(no checksum, another version, a hand-edited value, a value written by an older release) is
+*rejected*: :meth:`CallState.decode` returns a state with :attr:`CallState.rejected` set, and the
+core then sends no recording action for the rest of the call (a recording already running goes on
+until its leg ends) while the call flow goes on. The checksum detects corruption and edits; it is not
+a signature (anyone who can run code in the handler can write the map, and could as well call the
+service's API).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+
+from sma_recording._bounds import MAX_DEPTH, bounded_int, json_depth
 
 __all__ = [
     "COMMAND_ACTIONS",
     "MAX_ATTRIBUTES",
+    "MAX_STATE_CHARS",
     "STATE_KEY",
     "WANTED_STATUSES",
     "CallState",
@@ -45,7 +59,12 @@ __all__ = [
 STATE_KEY = "smaRec"
 #: Most transaction attributes the service accepts in one response (observed limit).
 MAX_ATTRIBUTES = 10
-_VERSION = 1
+_VERSION = 2
+#: Longest state value decoded; a wrapped handler's action kept for a re-send is at most 4,000
+#: characters and the rest about 250.
+MAX_STATE_CHARS = 6000
+_CHECKSUM_HEX = 16
+_KEYS = frozenset({"v", "f", "a", "b", "c", "d", "s", "r", "n", "h", "wa", "wb", "pa", "pb"})
 
 
 class LegStatus(StrEnum):
@@ -158,6 +177,10 @@ class CallState:
     wanted_b: LegStatus | None = None
     pending_a: Pending | None = None
     pending_b: Pending | None = None
+    #: ``Sequence`` of the event whose answer wrote this state (None before the first answer).
+    seen: int | None = None
+    #: Why the stored value was not trusted (see the module docstring); never stored.
+    rejected: str | None = field(default=None, compare=False)
 
     def leg(self, tag: str) -> LegStatus:
         """Status of ``LEG-A`` or ``LEG-B`` (any other tag reads as LEG-A)."""
@@ -210,89 +233,150 @@ class CallState:
             document["pa"] = self.pending_a.encode()
         if self.pending_b is not None:
             document["pb"] = self.pending_b.encode()
-        return json.dumps(document, separators=(",", ":"), sort_keys=True)
+        if self.seen is not None:
+            document["n"] = self.seen
+        return seal(document)
 
     @classmethod
     def decode(cls, value: object) -> tuple[CallState, str | None]:
-        """The state stored in ``value``, and a warning when it had to be (partly) discarded.
+        """The state stored in ``value``, and a warning when it was rejected.
 
-        ``None`` (no attribute yet) is a fresh state without a warning.
+        ``None`` (no attribute yet) is a fresh state without a warning. A value the handler did not
+        write as it is (see the module docstring) gives a fresh state whose :attr:`rejected` says why,
+        and the same reason as the warning.
         """
         if value is None:
             return cls(), None
-        if not isinstance(value, str):
-            return cls(), f"{STATE_KEY} is not a string; starting from a fresh state"
-        try:
-            document = json.loads(value)
-        except ValueError:
-            return cls(), f"{STATE_KEY} is not JSON; starting from a fresh state"
-        if not isinstance(document, dict) or document.get("v") != _VERSION:
-            return cls(), f"{STATE_KEY} has an unknown format; starting from a fresh state"
-        problems: list[str] = []
-
-        def enum_value(key: str, kind: type[Flow] | type[LegStatus], default: Any) -> Any:
-            raw = document.get(key, default.value)
-            try:
-                return kind(raw)
-            except ValueError:
-                problems.append(f"{key}={raw!r}")
-                return default
-
-        def flag(key: str) -> bool:
-            raw = document.get(key, 0)
-            if raw not in (0, 1) or isinstance(raw, float):
-                problems.append(f"{key}={raw!r}")
-                return False
-            return bool(raw)
-
-        last_sent = document.get("s", "")
-        if not isinstance(last_sent, str):
-            problems.append("s")
-            last_sent = ""
-        resend = document.get("r")
-        if resend is not None and not (
-            isinstance(resend, dict) and isinstance(resend.get("Type"), str)
-        ):
-            problems.append("r")
-            resend = None
-
-        def wanted(key: str) -> LegStatus | None:
-            raw = document.get(key)
-            if raw is None:
-                return None
-            if not isinstance(raw, str) or raw not in {s.value for s in WANTED_STATUSES}:
-                problems.append(f"{key}={raw!r}")
-                return None
-            return LegStatus(raw)
-
-        def pending(key: str) -> Pending | None:
-            raw = document.get(key)
-            if raw is None:
-                return None
-            decoded = Pending.decode(raw)
-            if decoded is None:
-                problems.append(f"{key}={raw!r}")
-            return decoded
-
-        state = cls(
-            flow=enum_value("f", Flow, Flow.NEW),
-            leg_a=enum_value("a", LegStatus, LegStatus.IDLE),
-            leg_b=enum_value("b", LegStatus, LegStatus.IDLE),
-            consent_played=flag("c"),
-            dtmf_armed=flag("d"),
-            last_sent=last_sent,
-            resend=resend,
-            wanted_a=wanted("wa"),
-            wanted_b=wanted("wb"),
-            pending_a=pending("pa"),
-            pending_b=pending("pb"),
-        )
-        warning = None
-        if problems:
-            warning = f"{STATE_KEY} had unreadable values ({', '.join(problems)}); defaults used"
-        return state, warning
+        reason = _reject_reason(value)
+        if isinstance(reason, CallState):
+            return reason, None
+        return cls(rejected=reason), f"{STATE_KEY} rejected: {reason}"
 
     @classmethod
     def from_attributes(cls, attributes: Mapping[str, object]) -> tuple[CallState, str | None]:
         """The state in a ``TransactionAttributes`` map (see :meth:`decode`)."""
         return cls.decode(attributes.get(STATE_KEY))
+
+
+def seal(document: Mapping[str, Any]) -> str:
+    """The stored value of a state document: canonical JSON with its checksum ``h``."""
+    body = {k: v for k, v in document.items() if k != "h"}
+    text = json.dumps(body, separators=(",", ":"), sort_keys=True)
+    return json.dumps({**body, "h": _checksum(text)}, separators=(",", ":"), sort_keys=True)
+
+
+def _checksum(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode()).hexdigest()[:_CHECKSUM_HEX]
+
+
+def _reject_reason(value: object) -> CallState | str:
+    """The decoded state, or why ``value`` is not one the handler wrote."""
+    if not isinstance(value, str):
+        return "not a string"
+    if len(value) > MAX_STATE_CHARS:
+        return f"longer than {MAX_STATE_CHARS} characters"
+    if json_depth(value) > MAX_DEPTH:
+        return f"nested deeper than {MAX_DEPTH} levels"
+    try:
+        document = json.loads(value)
+    except (ValueError, RecursionError):
+        return "not JSON"
+    if not isinstance(document, dict):
+        return "not a JSON object"
+    if document.get("v") != _VERSION:
+        return "an unknown format version"
+    if not set(document) <= _KEYS:
+        return "unknown keys"
+    body = {k: v for k, v in document.items() if k != "h"}
+    canonical = json.dumps(body, separators=(",", ":"), sort_keys=True)
+    if document.get("h") != _checksum(canonical):
+        return "checksum mismatch (not written as it is by this handler)"
+    try:
+        state = _read(document)
+    except (KeyError, TypeError, ValueError) as error:
+        return f"unreadable value ({error})"
+    problem = _inconsistency(state)
+    return state if problem is None else f"inconsistent values ({problem})"
+
+
+def _read(document: Mapping[str, Any]) -> CallState:
+    """The state of a checked document; raises ValueError or TypeError on a wrong value."""
+
+    def flag(key: str) -> bool:
+        raw = document.get(key, 0)
+        if raw not in (0, 1) or isinstance(raw, (bool, float)):
+            raise ValueError(key)
+        return bool(raw)
+
+    def wanted(key: str) -> LegStatus | None:
+        raw = document.get(key)
+        if raw is None:
+            return None
+        if not isinstance(raw, str) or raw not in {s.value for s in WANTED_STATUSES}:
+            raise ValueError(key)
+        return LegStatus(raw)
+
+    def pending(key: str) -> Pending | None:
+        raw = document.get(key)
+        if raw is None:
+            return None
+        decoded = Pending.decode(raw)
+        if decoded is None:
+            raise ValueError(key)
+        return decoded
+
+    last_sent = document.get("s", "")
+    if not isinstance(last_sent, str) or len(last_sent) > 200:
+        raise ValueError("s")
+    resend = document.get("r")
+    if resend is not None and not (
+        isinstance(resend, dict) and isinstance(resend.get("Type"), str)
+    ):
+        raise ValueError("r")
+    seen_raw = document.get("n")
+    seen = bounded_int(seen_raw) if isinstance(seen_raw, int) else None
+    if seen_raw is not None and seen is None:
+        raise ValueError("n")
+    return CallState(
+        flow=Flow(document.get("f", Flow.NEW.value)),
+        leg_a=LegStatus(document.get("a", LegStatus.IDLE.value)),
+        leg_b=LegStatus(document.get("b", LegStatus.IDLE.value)),
+        consent_played=flag("c"),
+        dtmf_armed=flag("d"),
+        last_sent=last_sent,
+        resend=resend,
+        wanted_a=wanted("wa"),
+        wanted_b=wanted("wb"),
+        pending_a=pending("pa"),
+        pending_b=pending("pb"),
+        seen=seen,
+    )
+
+
+#: The status a leg has while its pause, resume or stop is pending (set when the action is sent).
+_PENDING_STATUS = {
+    "PauseCallRecording": LegStatus.PAUSED,
+    "ResumeCallRecording": LegStatus.RECORDING,
+    "StopCallRecording": LegStatus.STOPPED,
+}
+
+
+def _inconsistency(state: CallState) -> str | None:
+    """What in a well-typed state the handler never writes, or None."""
+    legs = (("LEG-A", state.leg_a), ("LEG-B", state.leg_b))
+    if state.flow in (Flow.NEW, Flow.BRIDGING):
+        for tag, status in legs:
+            if status not in (LegStatus.IDLE, LegStatus.FAILED):
+                return f"{tag} is {status.value} before the call is connected"
+    for tag, status in legs:
+        if status == LegStatus.STARTING and not state.flow.connected:
+            return f"{tag} is starting while the call is {state.flow.value}"
+        wanted = state.wanted(tag)
+        if wanted is not None and (
+            not state.flow.connected or status in (LegStatus.STOPPED, LegStatus.FAILED)
+        ):
+            return f"{tag} has a deferred {wanted.value} while {status.value}"
+        pending = state.pending(tag)
+        if pending is not None and status != _PENDING_STATUS[pending.action]:
+            return f"{tag} has a pending {pending.action} while {status.value}"
+    return None
