@@ -13,7 +13,6 @@ from sma_recording._decision import (
     DTMF_KEEP_ALIVE_MS,
     KEEP_ALIVE_MS,
     MetricName,
-    _drop_wanted,
     _Turn,
 )
 from sma_recording._legs import (
@@ -27,6 +26,7 @@ from sma_recording._legs import (
     _on_recording_result,
     _reconcile,
     _start,
+    start_dropped_again,
 )
 from sma_recording.actions import (
     MAX_ACTIONS,
@@ -237,14 +237,8 @@ def _own_failed(t: _Turn) -> None:
         errorType=error.type,
         errorMessage=error.message,
     )
-    for tag in (_A, _B):
-        if t.state.leg(tag) == LegStatus.STARTING:
-            # StartCallRecording came after the failed action and was dropped with it.
-            t.set_leg(tag, LegStatus.IDLE)
-            t.restart.add(tag)
-            t.log(logging.WARNING, "StartCallRecording was not run; starting again", leg=tag)
-            if not _start(t, tag):
-                _drop_wanted(t, tag, t.state.wanted(tag), "StartCallRecording could not be sent")
+    # A StartCallRecording after the failed action was dropped with it.
+    start_dropped_again(t)
 
 
 def _own_digits(t: _Turn) -> None:

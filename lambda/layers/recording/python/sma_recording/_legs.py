@@ -464,6 +464,12 @@ def _restart_dropped(t: _Turn, failed_type: str) -> None:
         or "StartCallRecording" not in types[types.index(failed_type) + 1 :]
     ):
         return
+    start_dropped_again(t)
+
+
+def start_dropped_again(t: _Turn) -> None:
+    """Send again the StartCallRecording of every ``starting`` leg: the service dropped it with
+    the failed action before it in its list, so it never ran (:attr:`_Turn.restart`)."""
     for tag in (_A, _B):
         if t.state.leg(tag) == LegStatus.STARTING:
             t.set_leg(tag, LegStatus.IDLE)
