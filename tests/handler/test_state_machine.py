@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sma_recording.config import RecordingConfig
-from sma_recording.core import MetricName, decide
+from sma_recording.core import decide
 from sma_recording.entry import RecordingHandler
 from sma_recording.state import STATE_KEY
 
@@ -58,7 +58,7 @@ class ServiceModel(RuleBasedStateMachine):
         self.history: list[dict[str, Any]] = []
         self.started: set[str] = set()
         self.stopped: set[str] = set()
-        self.refused: list[str] = []
+        self.refused: list[str | None] = []
         self.may_hang_up = False
         #: Results of lists the service ran, not delivered yet (delivery may be late).
         self.results: list[dict[str, Any]] = []
@@ -101,7 +101,7 @@ class ServiceModel(RuleBasedStateMachine):
         decision = decide(sent, state, self.config)
         body = decision.response()
         assert_valid_response(body, sent)
-        self.refused += [m.error_type or "" for m in decision.metrics if m.error_type == "Refused"]
+        self.refused += [m.error_type for m in decision.metrics if m.error_type == "Refused"]
         for action in body["Actions"] or []:
             if action["Type"] == "CallAndBridge":
                 caller_id = action["Parameters"]["CallerIdNumber"]
@@ -275,9 +275,6 @@ class ServiceModel(RuleBasedStateMachine):
     @invariant()
     def the_last_line_of_defence_is_never_needed(self) -> None:
         assert self.refused == [], "the final check refused a recording action"
-
-    def teardown(self) -> None:
-        assert MetricName.RECORDING_FAILED  # the model ran; violations raised where they happened
 
 
 class _NullLog:

@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_ID_LENGTH",
     "MAX_INT_DIGITS",
     "bounded_int",
     "describe",
@@ -28,6 +29,8 @@ MAX_INT_DIGITS = 19
 #: Deepest nesting of objects and arrays accepted in a JSON document the handler decodes (the
 #: configuration is 3 levels deep, the state 3 with a wrapped handler's action).
 MAX_DEPTH = 16
+#: Longest identifier (transaction id, call id) accepted; the service's are UUIDs (36 characters).
+MAX_ID_LENGTH = 128
 _INT_LIMIT = 2**63
 
 

@@ -22,7 +22,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from sma_recording._bounds import bounded_int
+from sma_recording._bounds import MAX_ID_LENGTH, bounded_int
 
 __all__ = [
     "UNSOLICITED_EVENTS",
@@ -37,8 +37,6 @@ __all__ = [
 ]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-#: Longest identifier (transaction id, call id) accepted; the service's are UUIDs (36 characters).
-MAX_ID_LENGTH = 128
 #: Most participants an event may list; a SIP media application call has one or two legs.
 MAX_PARTICIPANTS = 8
 #: Error types and messages longer than this are cut: they are only logged and counted.

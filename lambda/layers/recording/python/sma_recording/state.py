@@ -261,12 +261,17 @@ class CallState:
 def seal(document: Mapping[str, Any]) -> str:
     """The stored value of a state document: canonical JSON with its checksum ``h``."""
     body = {k: v for k, v in document.items() if k != "h"}
-    text = json.dumps(body, separators=(",", ":"), sort_keys=True)
-    return json.dumps({**body, "h": _checksum(text)}, separators=(",", ":"), sort_keys=True)
+    return _canonical({**body, "h": _checksum(body)})
 
 
-def _checksum(canonical: str) -> str:
-    return hashlib.sha256(canonical.encode()).hexdigest()[:_CHECKSUM_HEX]
+def _canonical(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"), sort_keys=True)
+
+
+def _checksum(document: Mapping[str, Any]) -> str:
+    """The checksum of a state document, over everything but ``h``."""
+    body = {k: v for k, v in document.items() if k != "h"}
+    return hashlib.sha256(_canonical(body).encode()).hexdigest()[:_CHECKSUM_HEX]
 
 
 def _reject_reason(value: object) -> CallState | str:
@@ -287,9 +292,7 @@ def _reject_reason(value: object) -> CallState | str:
         return "an unknown format version"
     if not set(document) <= _KEYS:
         return "unknown keys"
-    body = {k: v for k, v in document.items() if k != "h"}
-    canonical = json.dumps(body, separators=(",", ":"), sort_keys=True)
-    if document.get("h") != _checksum(canonical):
+    if document.get("h") != _checksum(document):
         return "checksum mismatch (not written as it is by this handler)"
     try:
         state = _read(document)
