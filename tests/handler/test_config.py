@@ -142,6 +142,12 @@ def test_dtmf_regex_escapes_star_and_leaves_hash() -> None:
         ({"dtmf": {"pause": "A", "resume": "*2"}}, "dtmf.pause must be 1-8 of the keys"),
         ({"dtmf": {"pause": "*1"}}, "dtmf.resume is required"),
         ({"recordingPrefix": "x"}, "recordingPrefix is not a known key"),
+        # A trailing newline passes a regex anchored with '$': each value must match as a whole.
+        ({"destination": {"bucket": BUCKET + "\n"}}, "destination.bucket must be an S3 bucket"),
+        ({"bridge": {"uri": AGENT + "\n"}}, "bridge.uri must be an E.164"),
+        ({"bridge": {"uri": AGENT, "callerId": AGENT + "\n"}}, "bridge.callerId must be"),
+        ({"dtmf": {"pause": "*1\n", "resume": "*2"}}, "dtmf.pause must be 1-8 of the keys"),
+        ({"metricsNamespace": "CdkRecording\n"}, "metricsNamespace"),
     ],
 )
 def test_rejects_invalid_documents_naming_the_key(

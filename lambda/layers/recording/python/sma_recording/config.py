@@ -132,7 +132,7 @@ def _raise_if(problems: list[str]) -> None:
 
 
 def _check_bucket(path: str, value: str, problems: list[str]) -> None:
-    if not _BUCKET.match(value) or ".." in value:
+    if not _BUCKET.fullmatch(value) or ".." in value:
         problems.append(f"{path} must be an S3 bucket name (3-63 of a-z 0-9 . -), got {value!r}")
 
 
@@ -239,7 +239,7 @@ class Bridge:
         if self.endpoint_type not in tuple(EndpointType):
             problems.append(f"bridge.endpointType must be PSTN or AWS, got {self.endpoint_type!r}")
         if self.endpoint_type == EndpointType.PSTN:
-            if not _E164.match(self.uri):
+            if not is_e164(self.uri):
                 problems.append(f"bridge.uri must be an E.164 number for PSTN, got {self.uri!r}")
             if self.arn is not None:
                 problems.append("bridge.arn is only allowed with endpointType AWS")
@@ -248,7 +248,7 @@ class Bridge:
                 problems.append("bridge.uri must be a non-empty string")
             if not self.arn or not self.arn.startswith("arn:"):
                 problems.append("bridge.arn must be a Voice Connector ARN for endpointType AWS")
-        if self.caller_id is not None and not _E164.match(self.caller_id):
+        if self.caller_id is not None and not is_e164(self.caller_id):
             problems.append(
                 f"bridge.callerId must be an E.164 number or null, got {self.caller_id!r}"
             )
@@ -286,7 +286,7 @@ class DtmfControl:
     def __post_init__(self) -> None:
         problems: list[str] = []
         for name, digits in (("pause", self.pause), ("resume", self.resume)):
-            if not _DTMF.match(digits):
+            if not _DTMF.fullmatch(digits):
                 problems.append(f"dtmf.{name} must be 1-8 of the keys 0-9 * #, got {digits!r}")
         if not problems and (
             self.pause.startswith(self.resume) or self.resume.startswith(self.pause)
@@ -347,7 +347,7 @@ class RecordingConfig:
             problems.append(f"application must be 1-{_MAX_NAME} characters")
         elif not self.application.isprintable():
             problems.append("application must be printable")
-        if not _NAMESPACE.match(self.metrics_namespace) or self.metrics_namespace.startswith(
+        if not _NAMESPACE.fullmatch(self.metrics_namespace) or self.metrics_namespace.startswith(
             "AWS/"
         ):
             problems.append(
@@ -588,7 +588,7 @@ def _parse(data: object) -> _Parsed:
     if application is not None and 0 < len(application) <= _MAX_NAME and application.isprintable():
         parsed.application = application
     namespace = root.get("metricsNamespace", str, DEFAULT_METRICS_NAMESPACE)
-    if _NAMESPACE.match(namespace) and not namespace.startswith("AWS/"):
+    if _NAMESPACE.fullmatch(namespace) and not namespace.startswith("AWS/"):
         parsed.namespace = namespace
     destination = _parse_destination(root, problems)
     track = root.get("track", str, "BOTH")
