@@ -1,0 +1,1 @@
+"""Tests of the recording arrival processor (lambda/recording_processor)."""
