@@ -20,6 +20,7 @@ import pytest
 from moto import mock_aws
 from recording_processor._config import ProcessorConfig
 from recording_processor.handler import Runtime, handler
+from recording_processor.schema import create_table_arguments
 
 from cdk_recording.testing import recording_key
 from cdk_recording.testing._wav import Span, render_channel, wav_bytes
@@ -192,28 +193,7 @@ class Aws:
         self.captured: list[dict[str, Any]] = []
         self.s3.create_bucket(Bucket=BUCKET)
         self.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        self.dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"}
-                for name in ("pk", "sk", "gsi2pk", "gsi2sk")
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "byDay",
-                    "KeySchema": [
-                        {"AttributeName": "gsi2pk", "KeyType": "HASH"},
-                        {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        self.dynamodb.create_table(**create_table_arguments(TABLE))
         self.events.create_event_bus(Name=BUS)
         self.queue_url = self.sqs.create_queue(QueueName="captured-recording-events")["QueueUrl"]
         queue_arn = self.sqs.get_queue_attributes(

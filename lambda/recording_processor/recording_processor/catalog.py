@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from boto3.dynamodb.conditions import Key
 
+from recording_processor import schema
 from recording_processor._record import CALL_SK, DELIVERED
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["DAY_INDEX", "Call", "get_call", "list_day", "sum_billed_minutes"]
 
 #: Name of the catalog's global secondary index by day.
-DAY_INDEX: Final = "byDay"
+DAY_INDEX: Final = schema.DAY_INDEX
 
 _RECORDING_PREFIX = "REC#"
 
