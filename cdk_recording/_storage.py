@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -17,6 +16,12 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from cdk_recording._compliance import acknowledge
+from cdk_recording._lifecycle import (
+    DEFAULT_TRANSITIONS,
+    RecordingTransition,
+    lifecycle_rule,
+    validate_lifecycle,
+)
 from cdk_recording._validation import Problems, is_token
 
 __all__ = [
@@ -35,18 +40,6 @@ _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
 #: (``/YYYY/MM/DD/<timestamp>_<36>_<36>.wav``); S3 keys stop at 1,024.
 _MAX_PREFIX_LENGTH = 900
 
-#: S3 lifecycle order ("waterfall") and minimum ages in days before a transition into each class
-#: (Amazon S3 User Guide, "Transitioning objects using Amazon S3 Lifecycle").
-_WATERFALL: dict[str, tuple[int, int]] = {
-    "STANDARD_IA": (1, 30),
-    "INTELLIGENT_TIERING": (2, 0),
-    "ONEZONE_IA": (3, 30),
-    "GLACIER_IR": (4, 0),
-    "GLACIER": (5, 0),
-    "DEEP_ARCHIVE": (6, 0),
-}
-
-
 _KMS_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
 _REPLICATION_REASON = (
     "Cross-Region replication needs a destination bucket in another Region, which a single-Region "
@@ -54,10 +47,6 @@ _REPLICATION_REASON = (
     "Versioning, which replication requires, is on, so replication can be added to this bucket "
     "where the operator's recovery plan calls for it."
 )
-
-
-_GLACIER_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
-_DAYS_IN_IA_BEFORE_GLACIER = 30
 
 
 class RecordingEncryption(Enum):
@@ -68,20 +57,6 @@ class RecordingEncryption(Enum):
     #: SSE-KMS with a customer managed key (a new key with rotation, or ``encryption_key``). AWS does
     #: not document SMA recording into SSE-KMS buckets; test it in your account before relying on it.
     KMS = "kms"
-
-
-@dataclass(frozen=True)
-class RecordingTransition:
-    """Move recordings to a colder storage class once they are ``after`` old."""
-
-    storage_class: s3.StorageClass
-    after: cdk.Duration
-
-
-_DEFAULT_TRANSITIONS = (
-    RecordingTransition(s3.StorageClass.INFREQUENT_ACCESS, cdk.Duration.days(30)),
-    RecordingTransition(s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, cdk.Duration.days(90)),
-)
 
 
 def validate_prefix(problems: Problems, option: str, value: str) -> None:
@@ -229,10 +204,10 @@ class RecordingStorage(Construct):
                 "conflicts with encryption_key; use RecordingEncryption.KMS or drop encryption_key",
             )
         resolved_transitions = (
-            tuple(_DEFAULT_TRANSITIONS) if transitions is None else tuple(transitions)
+            tuple(DEFAULT_TRANSITIONS) if transitions is None else tuple(transitions)
         )
         if bucket is None:
-            _validate_lifecycle(
+            validate_lifecycle(
                 problems,
                 resolved_transitions,
                 recording_retention,
@@ -308,7 +283,7 @@ class RecordingStorage(Construct):
                     "another bucket would only move the same finding one bucket further.",
                 )
             self.access_logs_bucket = access_logs_bucket
-            lifecycle = _lifecycle_rule(
+            lifecycle = lifecycle_rule(
                 recording_prefix,
                 resolved_transitions,
                 recording_retention,
@@ -524,120 +499,3 @@ def _describe(value: object) -> object:
     if isinstance(value, Construct):
         return value.node.path
     return value
-
-
-def _days(option: str, duration: cdk.Duration, problems: Problems) -> int | None:
-    if is_token(duration.to_string()):
-        return None
-    try:
-        return int(duration.to_days())
-    except Exception:  # jsii raises when the duration is not a whole number of days
-        problems.add(option, duration.to_human_string(), "must be a whole number of days")
-        return None
-
-
-def _validate_lifecycle(
-    problems: Problems,
-    transitions: Sequence[RecordingTransition],
-    retention: cdk.Duration | None,
-    lock_mode: s3.ObjectLockMode | None,
-    lock_retention: cdk.Duration | None,
-) -> None:
-    last_days = -1
-    last_rank = 0
-    last_days_of_transitions: int | None = None
-    ia_days: int | None = None
-    for index, transition in enumerate(transitions):
-        option = f"transitions[{index}]"
-        name = transition.storage_class.value
-        rank_min = _WATERFALL.get(name)
-        days = _days(f"{option}.after", transition.after, problems)
-        if rank_min is None:
-            problems.add(f"{option}.storage_class", name, f"must be one of {', '.join(_WATERFALL)}")
-            continue
-        rank, minimum = rank_min
-        if days is None:
-            continue
-        if days < minimum:
-            problems.add(
-                f"{option}.after",
-                f"{days} days",
-                f"S3 moves objects to {name} no sooner than {minimum} days after creation",
-            )
-        if days <= last_days:
-            problems.add(
-                f"{option}.after",
-                f"{days} days",
-                "transitions must be in increasing order of age (each later than the one before)",
-            )
-        if rank <= last_rank:
-            problems.add(
-                f"{option}.storage_class",
-                name,
-                "transitions must follow S3's lifecycle order: " + " -> ".join(_WATERFALL),
-            )
-        if (
-            name in _GLACIER_CLASSES
-            and ia_days is not None
-            and days - ia_days < _DAYS_IN_IA_BEFORE_GLACIER
-        ):
-            problems.add(
-                f"{option}.after",
-                f"{days} days",
-                f"S3 keeps objects {_DAYS_IN_IA_BEFORE_GLACIER} days in an infrequent-access class "
-                f"before a Glacier class: at least {ia_days + _DAYS_IN_IA_BEFORE_GLACIER} days here",
-            )
-        if name in ("STANDARD_IA", "ONEZONE_IA") and ia_days is None:
-            ia_days = days
-        last_days, last_rank = days, rank
-        last_days_of_transitions = days
-    retention_days = _days("recording_retention", retention, problems) if retention else None
-    if (
-        retention_days is not None
-        and last_days_of_transitions is not None
-        and retention_days <= last_days_of_transitions
-    ):
-        problems.add(
-            "recording_retention",
-            f"{retention_days} days",
-            f"must be longer than the last transition ({last_days_of_transitions} days)",
-        )
-    if retention_days is not None and retention_days < 1:
-        problems.add("recording_retention", f"{retention_days} days", "must be at least 1 day")
-    if (lock_mode is None) != (lock_retention is None):
-        problems.add(
-            "object_lock_retention" if lock_mode is not None else "object_lock_mode",
-            None,
-            "object_lock_mode and object_lock_retention must be given together",
-        )
-    if lock_retention is not None:
-        lock_days = _days("object_lock_retention", lock_retention, problems)
-        if lock_days is not None and lock_days < 1:
-            problems.add("object_lock_retention", f"{lock_days} days", "must be at least 1 day")
-        if lock_days is not None and retention_days is not None and lock_days > retention_days:
-            problems.add(
-                "object_lock_retention",
-                f"{lock_days} days",
-                f"must not exceed recording_retention ({retention_days} days): S3 cannot expire "
-                "a locked recording",
-            )
-
-
-def _lifecycle_rule(
-    prefix: str,
-    transitions: Sequence[RecordingTransition],
-    retention: cdk.Duration | None,
-    noncurrent: cdk.Duration,
-    abort_after: cdk.Duration,
-) -> s3.LifecycleRule:
-    return s3.LifecycleRule(
-        id="Recordings",
-        prefix=f"{prefix}/",
-        transitions=[
-            s3.Transition(storage_class=t.storage_class, transition_after=t.after)
-            for t in transitions
-        ],
-        expiration=retention,
-        noncurrent_version_expiration=noncurrent,
-        abort_incomplete_multipart_upload_after=abort_after,
-    )
