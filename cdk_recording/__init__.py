@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cdk_recording._catalog import RecordingCatalog
     from cdk_recording._compliance import (
         DEFAULT_PACKS,
         CompliancePack,
@@ -97,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     "RecordingConfigurationError": "cdk_recording._validation",
     "RecordingControl": "cdk_recording.control",
     "RecordingControlError": "cdk_recording.control",
+    "RecordingCatalog": "cdk_recording._catalog",
     "RecordingEncryption": "cdk_recording._storage",
     "RecordingFlow": "cdk_recording._handler",
     "RecordingHandler": "cdk_recording._handler",
@@ -142,6 +144,7 @@ __all__ = [
     "PhoneNumber",
     "PhoneNumberSearch",
     "PhoneNumberType",
+    "RecordingCatalog",
     "RecordingConfigurationError",
     "RecordingControl",
     "RecordingControlError",

@@ -11,6 +11,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -450,6 +451,10 @@ class RecordingHandler(Construct):
             description="cdk-recording recording handler (no S3 access: Chime writes recordings)",
             log_group=self.log_group,
         )
+        policy = self.role.node.find_child("Policy")
+        assert isinstance(policy, iam.ManagedPolicy)
+        self.policy: iam.ManagedPolicy = policy
+        """The role's only policy; the catalog adds its SendMessage statement here."""
         self.function = lambda_.Function(
             self,
             "Function",
@@ -496,9 +501,10 @@ class RecordingHandler(Construct):
                 "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
                 "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
             ],
-            "The handler makes no network calls at all: it answers each invocation with actions "
-            "and writes logs. A VPC would add cold-start latency to live calls and protect no data "
-            "path.",
+            "The handler answers each invocation with actions and writes logs; its only network "
+            "call is an optional SendMessage of call facts to the catalog's encrypted SQS queue "
+            "over TLS, with a bound of a few hundred milliseconds. A VPC would add cold-start "
+            "latency to live calls and protect no data path that IAM, TLS and encryption do not.",
         )
         if unreserved:
             acknowledge(

@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
+from cdk_recording._catalog import FACTS_QUEUE_ENVIRONMENT_VARIABLE, RecordingCatalog
 from cdk_recording._defaults import METRICS_NAMESPACE
 from cdk_recording._handler import (
     CONFIG_ENVIRONMENT_VARIABLE,
@@ -45,6 +47,8 @@ _WARN_AT = 450
 _RESOURCES_PER_NUMBER = 2
 #: Resources of the construct and its provider without numbers (measured: 33 with one number).
 _BASE_RESOURCES = 31
+#: Resources the catalog adds (measured: 59 with one number and the catalog, 33 without).
+_CATALOG_RESOURCES = 26
 
 
 @jsii.implements(cdk.IAspect)
@@ -109,6 +113,9 @@ class CallRecording(Construct):
         sma_implementation: SmaImplementation = SmaImplementation.AUTO,
         message_logs: bool = True,
         sma_tags: Mapping[str, str] | None = None,
+        catalog: bool = True,
+        event_bus: events.IEventBus | None = None,
+        missing_after: cdk.Duration | None = None,
     ) -> None:
         """
         :param phone_numbers: numbers to route to the SMA: an E.164 string for a number the account owns,
@@ -136,6 +143,12 @@ class CallRecording(Construct):
         :param sma_implementation: native or custom-resource SMA. Default: ``AUTO`` (by Region).
         :param message_logs: SMA message logs. Default: true.
         :param sma_tags: tags of the SMA. Default: none (``cdk.Tags.of(...)`` still applies).
+        :param catalog: catalog every delivered recording and the call facts the handler knows
+            (:class:`RecordingCatalog`), put ``Recording Available``/``Recording Missing`` events.
+            Default: true.
+        :param event_bus: the bus of the catalog's events. Default: the account's default bus.
+        :param missing_after: how long after a call ends a recording may take to arrive before it is
+            reported missing. Default: 15 minutes.
         """
         super().__init__(scope, construct_id)
         problems = Problems()
@@ -164,14 +177,15 @@ class CallRecording(Construct):
                     entry,
                     "must be an E.164 string or a PhoneNumberSearch",
                 )
-        estimated = _BASE_RESOURCES + _RESOURCES_PER_NUMBER * len(phone_numbers)
+        base = _BASE_RESOURCES + (_CATALOG_RESOURCES if catalog else 0)
+        estimated = base + _RESOURCES_PER_NUMBER * len(phone_numbers)
         if estimated > _STACK_RESOURCE_LIMIT:
             problems.add(
                 "phone_numbers",
                 f"<{len(phone_numbers)} numbers>",
                 f"would need about {estimated} resources, over CloudFormation's "
                 f"{_STACK_RESOURCE_LIMIT} per stack; split the numbers across stacks (at most "
-                f"{(_STACK_RESOURCE_LIMIT - _BASE_RESOURCES) // _RESOURCES_PER_NUMBER} per stack)",
+                f"{(_STACK_RESOURCE_LIMIT - base) // _RESOURCES_PER_NUMBER} per stack)",
             )
         flow = RecordingFlow(
             track=track,
@@ -184,6 +198,15 @@ class CallRecording(Construct):
             metrics_namespace=metrics_namespace,
         )
         flow.validate(problems)
+        if not catalog:
+            if event_bus is not None:
+                problems.add("event_bus", event_bus.node.path, "applies only with catalog=True")
+            if missing_after is not None:
+                problems.add(
+                    "missing_after",
+                    missing_after.to_human_string(),
+                    "applies only with catalog=True",
+                )
         problems.raise_if_any(self.node.path)
 
         self.storage: RecordingStorage = (
@@ -216,6 +239,38 @@ class CallRecording(Construct):
             handler.add_layers(self.recording_layer.layer_version)
             for key, value in self.handler_environment.items():
                 handler.add_environment(key, value)
+
+        self.catalog: RecordingCatalog | None = None
+        """The recording catalog, unless ``catalog=False``."""
+        if catalog:
+            self.catalog = RecordingCatalog(
+                self,
+                "Catalog",
+                storage=self.storage,
+                event_bus=event_bus,
+                missing_after=missing_after,
+                metrics_namespace=metrics_namespace,
+                application=(
+                    self.recording_handler.application_name
+                    if self.recording_handler is not None
+                    else application_name(self)
+                ),
+            )
+            if self.recording_handler is not None:
+                self.catalog.send_facts_from(
+                    self.recording_handler.function, self.recording_handler.policy
+                )
+            else:
+                # A wrapped handler of the user's sends facts once it has the variable and the grant.
+                self.handler_environment[FACTS_QUEUE_ENVIRONMENT_VARIABLE] = (
+                    self.catalog.facts_queue.queue_url
+                )
+                if isinstance(handler, lambda_.Function):
+                    handler.add_environment(
+                        FACTS_QUEUE_ENVIRONMENT_VARIABLE, self.catalog.facts_queue.queue_url
+                    )
+                if handler is not None:
+                    self.catalog.facts_queue.grant_send_messages(handler)
 
         self.sip_media_application = SipMediaApplication(
             self,

@@ -403,6 +403,27 @@ class RecordingStorage(Construct):
             },
         )
 
+    def enable_event_bridge_notifications(self) -> None:
+        """Send the bucket's S3 events to EventBridge (the catalog's arrival path).
+
+        Set on the CloudFormation bucket itself (``NotificationConfiguration``), not through
+        aws-cdk-lib's notifications custom resource, so no extra Lambda function is deployed. This works
+        for a bucket defined in this app, passed or not; an imported bucket must have EventBridge
+        notifications turned on by its owner, and a synth warning says so.
+        """
+        cfn = self.bucket.node.default_child
+        if isinstance(cfn, s3.CfnBucket):
+            cfn.add_property_override(
+                "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+            )
+            return
+        cdk.Annotations.of(self).add_warning_v2(
+            "cdk-recording:storage:event-bridge",
+            f"the bucket {self.bucket.node.path} was not defined by this construct: turn on its "
+            "Amazon EventBridge notifications (S3 console > Properties > Event notifications, or "
+            "`event_bridge_enabled=True`), or no recording is ever cataloged",
+        )
+
     def allow_sip_media_application(self, sip_media_application_arn: str) -> None:
         """Let the Chime service write recordings and read prompts on behalf of this SMA.
 

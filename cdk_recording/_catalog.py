@@ -1,0 +1,614 @@
+"""After delivery: the recording catalog, its processors, and the events it puts on a bus.
+
+Three paths, each on an AWS engine (no loop or scheduler of our own):
+
+* **arrival**: S3 EventBridge notifications on the recording bucket -> a rule on the default bus
+  (``Object Created`` under the recording prefix) -> an SQS queue (dead-letter queue after 5
+  receives) -> the arrival processor -> the catalog table and a ``Recording Available`` event;
+* **call facts**: the recording handler sends one message per invocation that changed something
+  (parties, consent, recording started/paused/resumed/stopped) to an encrypted SQS queue -> the
+  facts consumer -> the catalog (the consent and recording audit trail);
+* **delivery assurance**: an EventBridge schedule (every 5 minutes) -> the sweep, which marks
+  recordings started but not delivered by their deadline ``missing`` and puts ``Recording Missing``.
+
+The items and indexes are described in ``docs/catalog.md``; the index names and keys come from the
+runtime's ``recording_processor.schema`` so the table and the code cannot drift apart (a construct
+test compares them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk_recording._assets import ASSET_EXCLUDES, lambda_asset_path
+from cdk_recording._compliance import acknowledge
+from cdk_recording._defaults import (
+    HANDLER_ARCHITECTURE,
+    HANDLER_RUNTIME,
+    LOG_RETENTION,
+    METRICS_NAMESPACE,
+)
+from cdk_recording._handler import application_name
+from cdk_recording._logs import encrypted_log_group, function_role
+from cdk_recording._storage import RecordingStorage
+from cdk_recording._validation import Problems, is_token
+
+__all__ = ["EVENT_SOURCE", "INDEXES", "RecordingCatalog"]
+
+#: The ``source`` of every event the catalog puts on the bus.
+EVENT_SOURCE = "cdk-recording"
+#: Index name -> (partition key, sort key); the same as ``recording_processor.schema.INDEXES``.
+INDEXES: dict[str, tuple[str, str]] = {
+    "byNumber": ("gsi1pk", "gsi1sk"),
+    "byDay": ("gsi2pk", "gsi2sk"),
+    "byPending": ("gsi3pk", "gsi3sk"),
+}
+_PENDING_INDEX = "byPending"
+
+#: Receives before a message goes to the dead-letter queue.
+_MAX_RECEIVES = 5
+#: The arrival processor hashes the whole object: up to about 500 MB for a 4-hour stereo call.
+_ARRIVAL_TIMEOUT = cdk.Duration.minutes(2)
+_ARRIVAL_MEMORY_MB = 512
+_FACTS_TIMEOUT = cdk.Duration.seconds(30)
+_SWEEP_TIMEOUT = cdk.Duration.minutes(2)
+_SMALL_MEMORY_MB = 256
+_SWEEP_EVERY = cdk.Duration.minutes(5)
+_DLQ_RETENTION = cdk.Duration.days(14)
+
+_NO_VPC = (
+    "The function calls only AWS APIs (S3, DynamoDB, EventBridge, SQS) over TLS with its own "
+    "role; it has no inbound network path. A VPC would add NAT or endpoint cost and protect no "
+    "data path that IAM, TLS and encryption at rest do not already cover."
+)
+_NO_RESERVATION = (
+    "Reserved concurrency is taken from the account's pool and a new account has only 10 in "
+    "total: reserving here could fail the deployment or starve the recording handler that live "
+    "calls need. The queue in front of the function absorbs bursts instead."
+)
+
+
+class RecordingCatalog(Construct):
+    """A DynamoDB catalog of recordings and calls, kept current from S3 and the recording handler.
+
+    On by default in :class:`CallRecording` (``catalog=False`` turns it off); usable on its own with
+    any :class:`RecordingStorage` whose bucket this stack defines (EventBridge notifications are
+    turned on for it) or that has them on already.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: RecordingStorage,
+        event_bus: events.IEventBus | None = None,
+        missing_after: cdk.Duration | None = None,
+        max_call_duration: cdk.Duration | None = None,
+        metrics_namespace: str = METRICS_NAMESPACE,
+        application: str | None = None,
+        log_retention: logs.RetentionDays = LOG_RETENTION,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+    ) -> None:
+        """
+        :param storage: the recording storage whose deliveries are cataloged.
+        :param event_bus: where ``Recording Available`` and ``Recording Missing`` go. Default: the
+            account's default bus.
+        :param missing_after: how long after a call ends its recording may take to arrive before
+            it is reported missing. Default: 15 minutes (1 minute to 24 hours).
+        :param max_call_duration: the longest call expected; a recording whose end was never
+            reported is awaited this long after it started, plus ``missing_after``. Default: 24
+            hours (1 to 48 hours).
+        :param metrics_namespace: CloudWatch namespace of the metrics. Default: ``CdkRecording``.
+        :param application: the metrics' ``Application`` dimension. Default: the construct path.
+        :param log_retention: retention of the processors' log groups. Default: one year.
+        :param removal_policy: what happens to the table when the stack is deleted. Default:
+            ``RETAIN`` (the catalog holds phone numbers and the consent audit trail).
+        """
+        super().__init__(scope, construct_id)
+        missing_after = missing_after or cdk.Duration.minutes(15)
+        max_call_duration = max_call_duration or cdk.Duration.hours(24)
+        problems = Problems()
+        grace_minutes = _whole(problems, "missing_after", missing_after, "minutes", 1, 24 * 60)
+        max_call_hours = _whole(problems, "max_call_duration", max_call_duration, "hours", 1, 48)
+        problems.raise_if_any(self.node.path)
+
+        stack = cdk.Stack.of(self)
+        self._log_retention = log_retention
+        self.storage = storage
+        self.metrics_namespace = metrics_namespace
+        self.application_name: str = application or application_name(self)
+        """The value of the metrics' ``Application`` dimension."""
+        self.event_bus: events.IEventBus = event_bus or events.EventBus.from_event_bus_name(
+            self, "DefaultBus", "default"
+        )
+        """The bus the catalog's events go to."""
+        key = storage.encryption_key
+
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=(
+                dynamodb.TableEncryption.CUSTOMER_MANAGED
+                if key is not None
+                else dynamodb.TableEncryption.AWS_MANAGED
+            ),
+            encryption_key=key,
+            deletion_protection=removal_policy == cdk.RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
+        )
+        """The catalog table (``docs/catalog.md``)."""
+        acknowledge(
+            self.table,
+            [
+                "HIPAA.Security::HIPAA.Security-DynamoDBInBackupPlan",
+                "NIST.800.53.R5::NIST.800.53.R5-DynamoDBInBackupPlan",
+            ],
+            "Point-in-time recovery is on (35 days of restores to any second) and the table is "
+            "retained with deletion protection. An AWS Backup plan and vault are account-wide "
+            "choices of the operator (schedule, vault lock, cross-account copy); add the table "
+            "to the organization's plan by its ARN or by tag.",
+        )
+        for index, (partition, sort) in INDEXES.items():
+            self.table.add_global_secondary_index(
+                index_name=index,
+                partition_key=dynamodb.Attribute(
+                    name=partition, type=dynamodb.AttributeType.STRING
+                ),
+                sort_key=dynamodb.Attribute(name=sort, type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+
+        code = lambda_.Code.from_asset(
+            lambda_asset_path("recording_processor"), exclude=[*ASSET_EXCLUDES, "tests"]
+        )
+        environment = {
+            "CATALOG_TABLE": self.table.table_name,
+            "RECORDING_BUCKET": storage.bucket.bucket_name,
+            "RECORDING_PREFIX": storage.recording_prefix,
+            "EVENT_BUS": self.event_bus.event_bus_name,
+            "METRICS_NAMESPACE": metrics_namespace,
+            "APPLICATION": self.application_name,
+            "GRACE_MINUTES": str(grace_minutes),
+            "MAX_CALL_HOURS": str(max_call_hours),
+        }
+        table_items = iam.PolicyStatement(
+            sid="CatalogItems",
+            actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
+            resources=[self.table.table_arn],
+        )
+        put_events = iam.PolicyStatement(
+            sid="PutCatalogEvents",
+            actions=["events:PutEvents"],
+            resources=[self.event_bus.event_bus_arn],
+            conditions={"StringEquals": {"events:source": EVENT_SOURCE}},
+        )
+
+        # -- arrival -----------------------------------------------------------------------------
+        storage.enable_event_bridge_notifications()
+        self.arrival_dead_letter_queue = _queue(self, "ArrivalDeadLetters", None, dead_letter=True)
+        """Arrival events that failed 5 times: inspect, fix, then redrive them."""
+        self.arrival_queue = _queue(
+            self,
+            "ArrivalQueue",
+            None,
+            visibility=cdk.Duration.seconds(_ARRIVAL_TIMEOUT.to_seconds() * 6),
+            dead_letter=sqs.DeadLetterQueue(
+                queue=self.arrival_dead_letter_queue, max_receive_count=_MAX_RECEIVES
+            ),
+        )
+        """S3 ``Object Created`` events of recordings, waiting for the arrival processor."""
+        read_statements = [
+            iam.PolicyStatement(
+                sid="ReadRecordings",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[storage.recordings_arn()],
+            )
+        ]
+        if key is not None:
+            read_statements.append(
+                iam.PolicyStatement(
+                    sid="DecryptRecordings",
+                    actions=["kms:Decrypt"],
+                    resources=[key.key_arn],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}
+                    },
+                )
+            )
+        self.arrival_function = self._function(
+            "Arrival",
+            code,
+            "recording_processor.handler.handler",
+            environment,
+            description="cdk-recording: catalogs delivered recordings (hash, metadata, event)",
+            # TransactWriteItems is authorized per item by UpdateItem and ConditionCheckItem.
+            statements=[
+                *read_statements,
+                table_items,
+                put_events,
+                *_consume(self.arrival_queue, None, "ArrivalQueue"),
+            ],
+            timeout=_ARRIVAL_TIMEOUT,
+            memory_size=_ARRIVAL_MEMORY_MB,
+        )
+        _subscribe(self.arrival_function, self.arrival_queue)
+        bucket = storage.bucket.node.default_child
+        if isinstance(bucket, cdk.CfnResource):
+            acknowledge(
+                self.node.find_child("ArrivalRole"),
+                [
+                    "AwsSolutions::AwsSolutions-IAM5[Resource::"
+                    f"<{stack.get_logical_id(bucket)}.Arn>/{storage.recording_prefix}/*]"
+                ],
+                "Read access to every recording object: the processor hashes each new recording "
+                "and reads its metadata; the wildcard is the recording prefix and nothing else.",
+            )
+        self.arrival_rule = events.Rule(
+            self,
+            "ArrivalRule",
+            description="cdk-recording: recordings created in the recording bucket",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [storage.bucket.bucket_name]},
+                    "object": {"key": [{"prefix": f"{storage.recording_prefix}/"}]},
+                },
+            ),
+            targets=[
+                targets.SqsQueue(
+                    self.arrival_queue, dead_letter_queue=self.arrival_dead_letter_queue
+                )
+            ],
+        )
+
+        # -- call facts ----------------------------------------------------------------------------
+        self.facts_dead_letter_queue = _queue(self, "FactsDeadLetters", key, dead_letter=True)
+        """Call facts that failed 5 times."""
+        self.facts_queue = _queue(
+            self,
+            "FactsQueue",
+            key,
+            visibility=cdk.Duration.seconds(_FACTS_TIMEOUT.to_seconds() * 6),
+            dead_letter=sqs.DeadLetterQueue(
+                queue=self.facts_dead_letter_queue, max_receive_count=_MAX_RECEIVES
+            ),
+        )
+        """Call facts from the recording handler (full phone numbers: encrypted, TLS only)."""
+        self.facts_function = self._function(
+            "Facts",
+            code,
+            "recording_processor.handler.facts_handler",
+            environment,
+            description="cdk-recording: records call facts (parties, consent, recording timeline)",
+            statements=[
+                iam.PolicyStatement(
+                    sid="CatalogItems",
+                    actions=[
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                        "dynamodb:ConditionCheckItem",
+                    ],
+                    resources=[self.table.table_arn],
+                ),
+                *_consume(self.facts_queue, key, "FactsQueue"),
+            ],
+            timeout=_FACTS_TIMEOUT,
+            memory_size=_SMALL_MEMORY_MB,
+        )
+        _subscribe(self.facts_function, self.facts_queue)
+
+        # -- delivery assurance ------------------------------------------------------------------
+        self.sweep_function = self._function(
+            "Sweep",
+            code,
+            "recording_processor.handler.sweep_handler",
+            environment,
+            description="cdk-recording: reports recordings started but not delivered in time",
+            statements=[
+                iam.PolicyStatement(
+                    sid="OverdueRecordings",
+                    actions=["dynamodb:Query"],
+                    resources=[f"{self.table.table_arn}/index/{_PENDING_INDEX}"],
+                ),
+                iam.PolicyStatement(
+                    sid="MarkMissing",
+                    actions=["dynamodb:UpdateItem"],
+                    resources=[self.table.table_arn],
+                ),
+                put_events,
+            ],
+            timeout=_SWEEP_TIMEOUT,
+            memory_size=_SMALL_MEMORY_MB,
+        )
+        self.sweep_rule = events.Rule(
+            self,
+            "SweepSchedule",
+            description="cdk-recording: look for overdue recordings",
+            schedule=events.Schedule.rate(_SWEEP_EVERY),
+            targets=[targets.LambdaFunction(self.sweep_function, retry_attempts=2)],
+        )
+        acknowledge(
+            self.sweep_function,
+            [
+                "HIPAA.Security::HIPAA.Security-LambdaDLQ",
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+                "Serverless::Serverless-LambdaDLQ",
+            ],
+            "The sweep is idempotent and runs every 5 minutes over everything overdue: work a "
+            "failed run leaves is done by the next one, so a dead-letter queue would hold only "
+            "empty schedule events.",
+        )
+        acknowledge(
+            self.sweep_rule,
+            ["Serverless::Serverless-EventBusDLQ"],
+            "A schedule event carries no data: a delivery EventBridge gives up on (after 2 "
+            "retries) is made good by the next run 5 minutes later.",
+        )
+
+        self.key = key
+        cdk.CfnOutput(
+            self,
+            "CatalogTableName",
+            value=self.table.table_name,
+            description="Recording catalog: pass it to `cdk-recording recordings ... --table`",
+        )
+
+    # -- building blocks ---------------------------------------------------------------------------
+
+    def _function(
+        self,
+        name: str,
+        code: lambda_.Code,
+        handler: str,
+        environment: dict[str, str],
+        *,
+        description: str,
+        statements: list[iam.PolicyStatement],
+        timeout: cdk.Duration,
+        memory_size: int,
+    ) -> lambda_.Function:
+        log_group = encrypted_log_group(self, f"{name}Logs", self._log_retention)
+        role = function_role(
+            self, f"{name}Role", description=description, log_group=log_group, statements=statements
+        )
+        function = lambda_.Function(
+            self,
+            f"{name}Function",
+            runtime=HANDLER_RUNTIME,
+            architecture=HANDLER_ARCHITECTURE,
+            code=code,
+            handler=handler,
+            memory_size=memory_size,
+            timeout=timeout,
+            log_group=log_group,
+            # Every permission is in the role's one managed policy: grants must not add inline ones.
+            role=role.without_policy_updates(),
+            tracing=lambda_.Tracing.ACTIVE,
+            description=description,
+            environment=environment,
+        )
+        acknowledge(
+            role,
+            ["AwsSolutions::AwsSolutions-IAM5[Resource::*]"],
+            "Only X-Ray's PutTraceSegments/PutTelemetryRecords, which support only Resource '*'.",
+        )
+        acknowledge(
+            function,
+            [
+                "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
+                "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+            ],
+            _NO_VPC,
+        )
+        acknowledge(
+            function,
+            [
+                "HIPAA.Security::HIPAA.Security-LambdaConcurrency",
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
+            ],
+            _NO_RESERVATION,
+        )
+        if name != "Sweep":
+            acknowledge(
+                function,
+                [
+                    "HIPAA.Security::HIPAA.Security-LambdaDLQ",
+                    "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+                    "Serverless::Serverless-LambdaDLQ",
+                ],
+                "Invoked by an SQS event source mapping (synchronously); failed messages go to the "
+                "queue's own dead-letter queue after 5 receives, which a Lambda DLQ would not see.",
+            )
+            for mapping in function.node.children:
+                if isinstance(mapping, lambda_.EventSourceMapping):
+                    acknowledge(
+                        mapping,
+                        ["Serverless::Serverless-LambdaEventSourceMappingDestination"],
+                        _ESM_REASON,
+                    )
+        return function
+
+    # -- wiring ------------------------------------------------------------------------------------
+
+    def send_facts_from(self, function: lambda_.IFunction, policy: iam.ManagedPolicy) -> None:
+        """Let ``function`` (the recording handler) send call facts, through ``policy``."""
+        policy.add_statements(
+            iam.PolicyStatement(
+                sid="SendCallFacts",
+                actions=["sqs:SendMessage"],
+                resources=[self.facts_queue.queue_arn],
+            )
+        )
+        if self.key is not None:
+            policy.add_statements(
+                iam.PolicyStatement(
+                    sid="EncryptCallFacts",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[self.key.key_arn],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": f"sqs.{cdk.Stack.of(self).region}.amazonaws.com"
+                        }
+                    },
+                )
+            )
+        if isinstance(function, lambda_.Function):
+            function.add_environment(FACTS_QUEUE_ENVIRONMENT_VARIABLE, self.facts_queue.queue_url)
+
+    # -- metrics -----------------------------------------------------------------------------------
+
+    def metric(self, metric_name: str, **options: Any) -> cloudwatch.Metric:
+        """A metric the catalog's functions emit (sum over 5 minutes unless ``options`` say otherwise)."""
+        options.setdefault("statistic", "Sum")
+        return cloudwatch.Metric(
+            namespace=self.metrics_namespace,
+            metric_name=metric_name,
+            dimensions_map={"Application": self.application_name},
+            **options,
+        )
+
+    def metric_recording_delivered(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings cataloged on arrival."""
+        return self.metric("RecordingDelivered", **options)
+
+    def metric_recording_missing(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings started but not delivered by their deadline."""
+        return self.metric("RecordingMissing", **options)
+
+    def metric_recorded_minutes(self, **options: Any) -> cloudwatch.Metric:
+        """Billed recording minutes of delivered recordings (per started minute, per leg)."""
+        return self.metric("RecordedMinutes", **options)
+
+    def metric_delivery_latency(self, **options: Any) -> cloudwatch.Metric:
+        """Seconds from a recording's end to its arrival (p99 over 5 minutes by default)."""
+        options.setdefault("statistic", "p99")
+        return self.metric("DeliveryLatency", **options)
+
+    def metric_processor_failed(self, **options: Any) -> cloudwatch.Metric:
+        """Records the catalog's functions failed on and will retry."""
+        return self.metric("ProcessorFailed", **options)
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` query the catalog (for ``cdk-recording recordings``)."""
+        return self.table.grant_read_data(grantee)
+
+
+#: The environment variable that tells the recording handler where to send call facts.
+FACTS_QUEUE_ENVIRONMENT_VARIABLE = "SMA_RECORDING_FACTS_QUEUE_URL"
+
+
+_ESM_REASON = (
+    "An SQS event source mapping cannot have an on-failure destination (Lambda supports them for "
+    "streams and Kafka only); a message that keeps failing goes to the queue's dead-letter queue "
+    "after 5 receives, which is this mapping's failure destination."
+)
+
+
+def _subscribe(function: lambda_.Function, queue: sqs.IQueue) -> None:
+    source = sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True)
+    function.add_event_source(source)
+    for child in function.node.children:
+        if isinstance(child, lambda_.EventSourceMapping):
+            acknowledge(
+                child, ["Serverless::Serverless-LambdaEventSourceMappingDestination"], _ESM_REASON
+            )
+
+
+def _consume(queue: sqs.IQueue, key: kms.IKey | None, name: str) -> list[iam.PolicyStatement]:
+    """What an SQS event source mapping needs, as statements of the function's managed policy."""
+    statements = [
+        iam.PolicyStatement(
+            sid=f"Consume{name}",
+            actions=[
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+            ],
+            resources=[queue.queue_arn],
+        )
+    ]
+    if key is not None:
+        statements.append(
+            iam.PolicyStatement(
+                sid=f"Decrypt{name}",
+                actions=["kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"sqs.{cdk.Stack.of(queue).region}.amazonaws.com"
+                    }
+                },
+            )
+        )
+    return statements
+
+
+def _queue(
+    scope: Construct,
+    construct_id: str,
+    key: kms.IKey | None,
+    *,
+    visibility: cdk.Duration | None = None,
+    dead_letter: sqs.DeadLetterQueue | bool = False,
+) -> sqs.Queue:
+    is_dlq = dead_letter is True
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.KMS if key is not None else sqs.QueueEncryption.SQS_MANAGED,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        visibility_timeout=visibility,
+        retention_period=_DLQ_RETENTION if is_dlq else cdk.Duration.days(4),
+        dead_letter_queue=dead_letter if isinstance(dead_letter, sqs.DeadLetterQueue) else None,
+        removal_policy=cdk.RemovalPolicy.RETAIN if is_dlq else cdk.RemovalPolicy.DESTROY,
+    )
+    if is_dlq:
+        acknowledge(
+            queue,
+            ["AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"],
+            "This is a dead-letter queue: its messages are inspected and redriven by an operator; "
+            "a dead-letter queue of its own would only move them one queue further.",
+        )
+    return queue
+
+
+def _whole(
+    problems: Problems, option: str, value: cdk.Duration, unit: str, low: int, high: int
+) -> int:
+    if is_token(value.to_string()):
+        problems.add(option, value.to_string(), "must be a literal duration, not a token")
+        return low
+    seconds = value.to_seconds(integral=False)
+    amount = seconds / (60 if unit == "minutes" else 3600)
+    if not float(amount).is_integer() or not low <= amount <= high:
+        problems.add(
+            option, value.to_human_string(), f"must be a whole number of {unit}, {low} to {high}"
+        )
+        return low
+    return int(amount)
