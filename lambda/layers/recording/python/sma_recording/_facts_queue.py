@@ -32,6 +32,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "READ_TIMEOUT_S",
     "FactsQueue",
+    "client_config",
     "error_type",
 ]
 
@@ -70,17 +71,22 @@ def _region_of(queue_url: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _default_client(queue_url: str) -> Any:
-    """An SQS client with the bounds of the module docstring (boto3 imported only now)."""
-    import boto3
+def client_config() -> Any:
+    """The botocore ``Config`` of the facts client: the bounds of the module docstring."""
     from botocore.config import Config
 
-    config = Config(
+    return Config(
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,
         retries={"total_max_attempts": 1, "mode": "standard"},
     )
-    return boto3.client("sqs", region_name=_region_of(queue_url), config=config)
+
+
+def _default_client(queue_url: str) -> Any:
+    """An SQS client in the queue's Region with :func:`client_config` (boto3 imported only now)."""
+    import boto3
+
+    return boto3.client("sqs", region_name=_region_of(queue_url), config=client_config())
 
 
 class FactsQueue:
