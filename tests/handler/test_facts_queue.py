@@ -278,7 +278,7 @@ def test_a_fault_in_the_facts_code_changes_nothing(
     def broken(*_: Any, **__: Any) -> Any:
         raise KeyError(f"fault while reading {CALLER}")
 
-    monkeypatch.setattr("sma_recording._runtime.facts_of", broken)
+    monkeypatch.setattr("sma_recording.facts.facts_of", broken)
     on = run_call(FactsQueue("https://sqs.us-east-1.amazonaws.com/1/q", client=client))
 
     assert on == off
@@ -424,11 +424,12 @@ def test_the_client_is_built_once_on_first_use() -> None:
     assert built == ["https://sqs.eu-west-1.amazonaws.com/1/q"]
 
 
-def test_the_entry_module_does_not_import_boto3() -> None:
-    """boto3 costs a cold start only when a message is sent."""
+def test_the_entry_module_does_not_import_boto3_or_the_facts() -> None:
+    """boto3 and the facts code cost a cold start only when a message is sent."""
     layer = Path(__file__).resolve().parents[2] / "lambda" / "layers" / "recording" / "python"
     code = (
-        "import sys, sma_recording.entry; print('boto3' in sys.modules, 'botocore' in sys.modules)"
+        "import sys, sma_recording.entry;"
+        "print(*(name in sys.modules for name in ('boto3', 'botocore', 'sma_recording.facts')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -437,7 +438,7 @@ def test_the_entry_module_does_not_import_boto3() -> None:
         text=True,
         check=True,
     )
-    assert result.stdout.split() == ["False", "False"]
+    assert result.stdout.split() == ["False", "False", "False"]
 
 
 @pytest.mark.parametrize(

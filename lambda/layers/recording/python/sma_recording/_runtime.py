@@ -12,7 +12,6 @@ from sma_recording._facts_queue import FactsQueue, error_type
 from sma_recording.config import RecordingConfig
 from sma_recording.core import Decision, MetricName, MetricRecord
 from sma_recording.events import peek_context
-from sma_recording.facts import encode, facts_of
 from sma_recording.state import CallState
 from sma_recording.telemetry import CallLogger, emf_document, print_metrics, setup_logger
 
@@ -96,6 +95,9 @@ class Runtime:
         kinds: list[str] = []
         try:
             try:
+                # Loaded with the first message: a handler without a queue never compiles it.
+                from sma_recording.facts import encode, facts_of
+
                 message = facts_of(event, before, decision, self.config, now=self.clock())
                 if message is None:
                     return
