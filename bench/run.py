@@ -68,6 +68,7 @@ def _line(name: str, value: float, unit: str, floor: float | None = None, target
 def bench_handler(rounds: int) -> None:
     print("handler (sma_recording.entry.handler over the tests/events mix)")
     os.environ["SMA_RECORDING_CONFIG"] = json.dumps(EXAMPLE_CONFIG)
+    os.environ.pop("SMA_RECORDING_FACTS_QUEUE_URL", None)  # facts off: see bench_facts
     sys.path.insert(0, str(ROOT / "lambda" / "layers" / "recording" / "python"))
     from sma_recording.entry import handler
 
@@ -131,6 +132,142 @@ def bench_handler(rounds: int) -> None:
         bytecode_env.pop("PYTHONDONTWRITEBYTECODE", None)
         with_pyc = cold("import sma_recording.entry", bytecode_env)
     _line("  same with precompiled bytecode", with_pyc - bare, "ms", None, "(import cost)")
+
+
+# -- call facts ----------------------------------------------------------------------------------
+
+
+def _serve_send_message(port: Any, answered: Any) -> None:
+    """A tiny SQS stand-in on 127.0.0.1 answering every SendMessage (JSON protocol), run in its own
+    process so its work does not share the handler's interpreter lock. HTTP/1.1 keep-alive, like the
+    real endpoint; ``port`` receives the port, ``answered`` counts the requests answered."""
+    import hashlib
+    import uuid
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class SendMessage(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm and the
+        # client's delayed ACK would add about 40 ms that no real endpoint has.
+        disable_nagle_algorithm = True
+
+        def do_POST(self) -> None:
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = json.dumps(
+                {
+                    "MD5OfMessageBody": hashlib.md5(
+                        request["MessageBody"].encode(), usedforsecurity=False
+                    ).hexdigest(),
+                    "MessageId": str(uuid.uuid4()),
+                }
+            ).encode()
+            with answered.get_lock():  # before the answer, so the caller sees it counted
+                answered.value += 1
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), SendMessage)
+    port.value = server.server_address[1]
+    server.serve_forever()
+
+
+def bench_facts(rounds: int) -> None:
+    print("call facts (the same handler over the tests/events mix, facts off vs on)")
+    sys.path.insert(0, str(ROOT / "lambda" / "layers" / "recording" / "python"))
+    for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench")):
+        os.environ.setdefault(name, value)
+    import multiprocessing
+
+    import boto3
+    from sma_recording._facts_queue import FactsQueue, client_config
+    from sma_recording.config import parse_config
+    from sma_recording.entry import RecordingHandler
+
+    port, answered = multiprocessing.Value("i", 0), multiprocessing.Value("i", 0)
+    server = multiprocessing.Process(target=_serve_send_message, args=(port, answered), daemon=True)
+    server.start()
+    while not port.value:
+        time.sleep(0.01)
+    endpoint = f"http://127.0.0.1:{port.value}"
+    # A real botocore client (serialization, SigV4 signing, an HTTP round trip on loopback) with
+    # the handler's own timeouts and single attempt.
+    client = boto3.client(
+        "sqs", region_name="us-east-1", endpoint_url=endpoint, config=client_config()
+    )
+    config = parse_config(json.dumps(EXAMPLE_CONFIG))
+    off = RecordingHandler(config)
+    on = RecordingHandler(
+        config, facts_queue=FactsQueue(f"{endpoint}/123456789012/facts", client=client)
+    )
+    raw = [p.read_text() for p in sorted(EVENTS.glob("*.json"))]
+
+    class Context:
+        function_name = "bench"
+        aws_request_id = "bench-request"
+
+    class NullClient:
+        """Accepts every message at once: what building the facts costs without the request."""
+
+        def send_message(self, **_: Any) -> dict[str, Any]:
+            return {"MessageId": "null"}
+
+    built = RecordingHandler(
+        config, facts_queue=FactsQueue(f"{endpoint}/123456789012/facts", client=NullClient())
+    )
+    context = Context()
+    runs = (("off", off), ("built", built), ("on", on))
+    samples: dict[str, list[float]] = {name: [] for name, _ in runs}
+    sending: list[bool] = []
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    real_stdout = sys.stdout
+    sys.stdout = devnull
+    try:
+        on(json.loads(raw[0]), context)  # the first send opens the connection: not measured
+        for _ in range(rounds):
+            for text in raw:
+                for name, handler in runs:  # interleaved: the same noise for each
+                    event = json.loads(text)
+                    before = answered.value
+                    start = time.perf_counter_ns()
+                    handler(event, context)
+                    samples[name].append((time.perf_counter_ns() - start) / 1000)
+                    if handler is on:
+                        sending.append(answered.value > before)
+    finally:
+        sys.stdout = real_stdout
+        devnull.close()
+        server.terminate()
+        server.join()
+    total, sent = len(sending), sum(sending)
+    print(
+        f"  {len(raw)} event kinds x {rounds} rounds = {total} invocations each;"
+        f" {sent} sent a message ({100 * sent / total:.0f}%)"
+    )
+
+    def row(label: str, pick: Callable[[list[float]], list[float]]) -> None:
+        for stat, fraction in (("p50", 0.5), ("p99", 0.99)):
+            off_us, built_us, on_us = (_percentile(pick(samples[n]), fraction) for n, _ in runs)
+            print(
+                f"  {stat + ' ' + label:<36} {off_us:9.1f} {built_us:9.1f} {on_us:9.1f}"
+                f" {on_us - off_us:+10.1f} us"
+            )
+
+    print(f"  {'':<36} {'off':>9} {'built':>9} {'on':>9} {'on - off':>10}")
+    row("per invocation", lambda values: values)
+    row(
+        "invocations that sent",
+        lambda values: [v for v, s in zip(values, sending, strict=True) if s],
+    )
+    print(
+        "  on: a real botocore SQS client (serialization, SigV4, HTTP/1.1) to a server on 127.0.0.1"
+    )
+    print("  built: the facts built and handed to a client that returns at once (no request)")
 
 
 # -- synth ---------------------------------------------------------------------------------------
@@ -299,11 +436,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument(
-        "--only", choices=["handler", "synth", "scale", "footprint"], help="run one section"
+        "--only",
+        choices=["handler", "facts", "synth", "scale", "footprint"],
+        help="run one section",
     )
     args = parser.parse_args()
     sections: dict[str, Callable[[], None]] = {
         "handler": lambda: bench_handler(20 if args.quick else 200),
+        "facts": lambda: bench_facts(20 if args.quick else 200),
         "synth": lambda: bench_synth(2 if args.quick else 5),
         "scale": bench_scale,
         "footprint": bench_footprint,

@@ -67,6 +67,10 @@ class MetricName(StrEnum):
     STALE_EVENT = "StaleEvent"
     #: A bridge used a fallback caller id because the caller's number is withheld or not E.164.
     CALLER_ID_FALLBACK = "CallerIdFallback"
+    #: A call facts message was sent to the catalog's queue (see :mod:`sma_recording.facts`).
+    FACTS_SENT = "FactsSent"
+    #: A call facts message could not be built or sent (by ``ErrorType``); the call is unaffected.
+    FACTS_FAILED = "FactsFailed"
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class LogRecord:
 
 @dataclass(frozen=True)
 class MetricRecord:
-    """A count of one; ``error_type`` is set only for ``RecordingFailed``."""
+    """A count of one; ``error_type`` is set only for ``RecordingFailed`` and ``FactsFailed``."""
 
     name: MetricName
     error_type: str | None = None

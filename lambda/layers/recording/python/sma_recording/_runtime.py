@@ -1,4 +1,5 @@
-"""The edge shared by the entry module and the wrapper: logging, metrics, state extraction."""
+"""The edge shared by the entry module and the wrapper: logging, metrics, state extraction, and
+sending the call facts (:mod:`sma_recording.facts`) when a facts queue is configured."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from sma_recording._facts_queue import FactsQueue, error_type
 from sma_recording.config import RecordingConfig
-from sma_recording.core import Decision
+from sma_recording.core import Decision, MetricName, MetricRecord
 from sma_recording.events import peek_context
 from sma_recording.state import CallState
 from sma_recording.telemetry import CallLogger, emf_document, print_metrics, setup_logger
@@ -33,7 +35,7 @@ def event_attributes(event: object) -> dict[str, str]:
 
 
 class Runtime:
-    """One cold start's configuration, logger and clock."""
+    """One cold start's configuration, logger, clock and facts queue (None: no facts are sent)."""
 
     def __init__(
         self,
@@ -42,8 +44,10 @@ class Runtime:
         *,
         log_level: str | int | None = None,
         clock: Callable[[], float] = time.time,
+        facts_queue: FactsQueue | None = None,
     ) -> None:
         self.config = config
+        self.facts_queue = facts_queue
         self.logger = setup_logger(log_level if log_level is not None else "INFO")
         self.clock = clock
         self._cold_start = True
@@ -74,6 +78,52 @@ class Runtime:
         """Write the decision's log lines and print its metrics (EMF)."""
         for record in decision.logs:
             log.log(record.level, record.message, record.fields)
+        self._print_metrics(decision.metrics, log)
+
+    def send_facts(
+        self, event: object, before: CallState, decision: Decision, log: CallLogger
+    ) -> None:
+        """Send the invocation's facts message, if there is a queue and something to send.
+
+        Never raises: a message that cannot be built (a fault in :mod:`sma_recording.facts`) or
+        sent (endpoint, timeout, permission) is logged as an error and counted as ``FactsFailed``
+        by ``ErrorType`` (``BuildError`` for the former); the call goes on as if facts were off.
+        ``FactsSent`` counts what SQS accepted.
+        """
+        if self.facts_queue is None:
+            return
+        kinds: list[str] = []
+        try:
+            try:
+                # Loaded with the first message: a handler without a queue never compiles it.
+                from sma_recording.facts import encode, facts_of
+
+                message = facts_of(event, before, decision, self.config, now=self.clock())
+                if message is None:
+                    return
+                kinds = [str(fact.get("kind")) for fact in message["facts"]]
+                body = encode(message)
+            except Exception:
+                log.log(logging.ERROR, "call facts could not be built; not sent", exc_info=True)
+                self._print_metrics((MetricRecord(MetricName.FACTS_FAILED, "BuildError"),), log)
+                return
+            try:
+                message_id = self.facts_queue.send(body, str(message["transactionId"]))
+            except Exception as error:
+                reason = error_type(error)
+                log.log(
+                    logging.ERROR,
+                    "call facts not sent; the call goes on",
+                    {"errorType": reason, "error": str(error)[:300], "kinds": kinds},
+                )
+                self._print_metrics((MetricRecord(MetricName.FACTS_FAILED, reason),), log)
+                return
+            log.log(logging.DEBUG, "call facts sent", {"kinds": kinds, "messageId": message_id})
+            self._print_metrics((MetricRecord(MetricName.FACTS_SENT),), log)
+        except Exception:  # pragma: no cover - logging or printing failed: nothing left to do
+            return
+
+    def _print_metrics(self, metrics: Sequence[MetricRecord], log: CallLogger) -> None:
         now_ms = int(self.clock() * 1000)
         properties: dict[str, Any] = {
             "transactionId": log.context.get("transactionId"),
@@ -88,5 +138,5 @@ class Runtime:
                 properties=properties,
                 timestamp_ms=now_ms,
             )
-            for metric in decision.metrics
+            for metric in metrics
         )

@@ -7,7 +7,8 @@ free-standing run of 7-15 digits, is masked to its last four digits in every lin
 (the users of this library are regulated call centres).
 
 Metrics are EMF documents (one JSON object per line, no API call): namespace from the configuration,
-dimension set ``[["Application"]]``; ``RecordingFailed`` additionally ``[["Application", "ErrorType"]]``.
+dimension set ``[["Application"]]``; ``RecordingFailed`` and ``FactsFailed`` additionally
+``[["Application", "ErrorType"]]``.
 """
 
 from __future__ import annotations
