@@ -4,6 +4,8 @@ Subcommands:
 
 * ``call start|pause|resume|stop``: on-demand control of a live call's recording
   (:class:`cdk_recording.control.RecordingControl`).
+* ``recordings list|show|minutes``: find recorded calls in the catalog table, a call's
+  recordings and facts, billed minutes (:mod:`cdk_recording._recordings_cli`).
 * ``report``: a cdk-nag validation report as Markdown or HTML for a compliance reviewer.
 * ``simulate``: run a call through an emulated SIP media application, no AWS account needed
   (:mod:`cdk_recording.testing`).
@@ -24,6 +26,14 @@ from typing import TYPE_CHECKING
 
 from sma_recording.protocol import Command
 
+from cdk_recording._command import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+)
+from cdk_recording._command import non_empty as _non_empty
+from cdk_recording._recordings_cli import add_recordings
 from cdk_recording._report import (
     DEFAULT_REPORT_PATH,
     ReportError,
@@ -39,7 +49,7 @@ from cdk_recording.control import (
 )
 
 if TYPE_CHECKING:
-    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+    from cdk_recording._command import Subcommands
 
 __all__ = [
     "EXIT_FAILURE",
@@ -52,29 +62,6 @@ __all__ = [
 ]
 
 PROG = "cdk-recording"
-#: Success: the request was accepted, or the report has nothing open.
-EXIT_OK = 0
-#: The request failed, or the report has open findings.
-EXIT_FAILURE = 1
-#: The command line, the input file or the AWS configuration is wrong (argparse's own code too).
-EXIT_USAGE = 2
-
-
-class CommandError(Exception):
-    """A failure a subcommand reports as one line on stderr, with its exit code."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def _non_empty(value: str) -> str:
-    """argparse type for ids: reject empty or whitespace-padded values at the flag."""
-    if not value.strip():
-        raise argparse.ArgumentTypeError("must not be empty")
-    if value != value.strip():
-        raise argparse.ArgumentTypeError(f"{value!r} has surrounding whitespace")
-    return value
 
 
 # -- call --------------------------------------------------------------------------------------------
@@ -301,7 +288,12 @@ def _run_simulate(args: argparse.Namespace) -> int:
 # -- entry point -------------------------------------------------------------------------------------
 
 #: Every subcommand's registration, in ``--help`` order.
-SUBCOMMANDS: tuple[Callable[[Subcommands], None], ...] = (_add_call, _add_report, _add_simulate)
+SUBCOMMANDS: tuple[Callable[[Subcommands], None], ...] = (
+    _add_call,
+    add_recordings,
+    _add_report,
+    _add_simulate,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,25 +33,20 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
     ConfigParseError,
-    CredentialRetrievalError,
     HTTPClientError,
-    NoAuthTokenError,
-    NoCredentialsError,
     NoRegionError,
     ParamValidationError,
-    PartialCredentialsError,
-    ProfileNotFound,
     SSLError,
-    TokenRetrievalError,
     ValidationError,
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from sma_recording.protocol import Command, ProtocolError, build_arguments
+
+from cdk_recording import _aws
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_voice import ChimeSDKVoiceClient
@@ -119,15 +114,7 @@ _ACCESS_DENIED_CODES = frozenset(
     {"ForbiddenException", "AccessDeniedException", "UnauthorizedClientException"}
 )
 _KNOWN_CODES = _THROTTLING_CODES | _TRANSIENT_CODES | _NOT_FOUND_CODES | _ACCESS_DENIED_CODES
-_CREDENTIAL_ERRORS = (
-    NoCredentialsError,
-    PartialCredentialsError,
-    CredentialRetrievalError,
-    TokenRetrievalError,
-    NoAuthTokenError,
-    ProfileNotFound,
-    ConfigParseError,
-)
+_CREDENTIAL_ERRORS = _aws.CREDENTIAL_ERRORS
 
 
 class RecordingControlError(Exception):
@@ -322,23 +309,16 @@ class RecordingControl:
         # the service's modelled ThrottledClientException as throttling anyway.
         config = Config(retries={"mode": "standard", "total_max_attempts": 1})
         try:
-            session = boto3.session.Session(profile_name=profile_name)
-            return session.client(
+            return _aws.session(profile_name).client(
                 "chime-sdk-voice",
                 region_name=region_name,
                 endpoint_url=endpoint_url,
                 config=config,
             )
+        except _aws.AwsConfigurationError as error:
+            raise ControlConfigurationError(str(error)) from error
         except NoRegionError as error:
-            raise ControlConfigurationError(
-                "no AWS Region is configured: set AWS_DEFAULT_REGION or a profile's region, or pass one "
-                f"explicitly ({error})"
-            ) from error
-        except ProfileNotFound as error:
-            raise ControlConfigurationError(
-                f"AWS profile {profile_name or '(from AWS_PROFILE)'!s} was not found in the shared "
-                f"config files ({error})"
-            ) from error
+            raise ControlConfigurationError(_aws.no_region_message(error)) from error
         except (ValidationError, ConfigParseError, ValueError) as error:
             raise ControlConfigurationError(f"invalid AWS client configuration: {error}") from error
 
@@ -417,9 +397,7 @@ class RecordingControl:
                 self._back_off(attempt, type(error).__name__)
             except _CREDENTIAL_ERRORS as error:
                 raise ControlConfigurationError(
-                    f"no usable AWS credentials: {error}; configure credentials (environment, "
-                    "profile, SSO or role) for an identity allowed "
-                    f"{REQUIRED_IAM_ACTION}"
+                    _aws.credentials_message(error, REQUIRED_IAM_ACTION)
                 ) from error
             except (ParamValidationError, ValidationError) as error:
                 raise InvalidControlRequestError(

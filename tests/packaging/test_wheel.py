@@ -30,6 +30,9 @@ CallRecording(stack, "Recording", phone_numbers=[PhoneNumberSearch(area_code="20
 app.synth()
 from sma_recording.protocol import build_arguments
 print(json.dumps(build_arguments("pause")))
+from recording_processor import catalog, schema
+assert "site-packages" in catalog.__file__, catalog.__file__
+print(schema.NUMBER_INDEX, catalog.DAY_INDEX)
 """
 
 
@@ -54,6 +57,13 @@ def test_wheel_contains_runtime_code_and_typing_marker(wheel: Path) -> None:
         "cdk_recording/_lambda/layers/recording/python/sma_recording/protocol.py",
         "cdk_recording/_lambda/chime_provider/chime_provider/handler.py",
         "sma_recording/protocol.py",
+        "sma_recording/telemetry.py",
+        # The catalog read side `cdk-recording recordings` imports, and what it imports.
+        "recording_processor/catalog.py",
+        "recording_processor/schema.py",
+        "recording_processor/_record.py",
+        "recording_processor/py.typed",
+        "cdk_recording/_lambda/recording_processor/recording_processor/handler.py",
     ):
         assert required in names, required
     assert not any("__pycache__" in n for n in names)
@@ -93,6 +103,27 @@ def test_installed_wheel_synthesizes_an_app_outside_the_repository(
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert '{"recording": "pause"}' in result.stdout
+    assert "byNumber byDay" in result.stdout
+    # The console script reaches the catalog read side (imported when a recordings command runs)
+    # and fails cleanly on the missing AWS configuration, without a traceback.
+    no_aws = {name: value for name, value in env.items() if not name.startswith("AWS_")}
+    no_aws |= {
+        "AWS_CONFIG_FILE": str(tmp_path / "absent-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "absent-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    show = subprocess.run(
+        [str(env_dir / "bin" / "cdk-recording"), "recordings", "show", "tx", "--table", "catalog"],
+        cwd=work,
+        env=no_aws,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert show.returncode == 2, show.stderr[-3000:]
+    assert "no AWS Region is configured" in show.stderr
+    assert "Traceback" not in show.stderr
     template = (work / "out" / "Installed.template.json").read_text()
     assert "Custom::ChimeSipMediaApplication" in template
     assets = list((work / "out").glob("asset.*/index.py"))
