@@ -39,6 +39,8 @@ def example_stack(app: cdk.App, region: str, account: str = PLACEHOLDER_ACCOUNT)
             "This call is recorded for training and quality purposes. "
             "If you do not agree, please hang up now."
         ),
+        # An encrypted SNS topic for the alarms: subscribe the on-call address to it.
+        create_alarm_topic=True,
     )
     return stack
 

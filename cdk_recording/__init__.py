@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cdk_recording._alarms import RecordingAlarms
     from cdk_recording._catalog import RecordingCatalog
     from cdk_recording._compliance import (
         DEFAULT_PACKS,
@@ -98,6 +99,7 @@ _EXPORTS: dict[str, str] = {
     "RecordingConfigurationError": "cdk_recording._validation",
     "RecordingControl": "cdk_recording.control",
     "RecordingControlError": "cdk_recording.control",
+    "RecordingAlarms": "cdk_recording._alarms",
     "RecordingCatalog": "cdk_recording._catalog",
     "RecordingEncryption": "cdk_recording._storage",
     "RecordingFlow": "cdk_recording._handler",
@@ -144,6 +146,7 @@ __all__ = [
     "PhoneNumber",
     "PhoneNumberSearch",
     "PhoneNumberType",
+    "RecordingAlarms",
     "RecordingCatalog",
     "RecordingConfigurationError",
     "RecordingControl",

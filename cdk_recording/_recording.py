@@ -10,8 +10,10 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
+from cdk_recording._alarms import RecordingAlarms
 from cdk_recording._catalog import FACTS_QUEUE_ENVIRONMENT_VARIABLE, RecordingCatalog
 from cdk_recording._defaults import METRICS_NAMESPACE
 from cdk_recording._handler import (
@@ -49,6 +51,9 @@ _RESOURCES_PER_NUMBER = 2
 _BASE_RESOURCES = 31
 #: Resources the catalog adds (measured: 59 with one number and the catalog, 33 without).
 _CATALOG_RESOURCES = 26
+#: Resources the alarms and dashboard add: 4 alarms + dashboard, 5 more with the catalog.
+_ALARM_RESOURCES = 5
+_CATALOG_ALARM_RESOURCES = 5
 
 
 @jsii.implements(cdk.IAspect)
@@ -116,6 +121,9 @@ class CallRecording(Construct):
         catalog: bool = True,
         event_bus: events.IEventBus | None = None,
         missing_after: cdk.Duration | None = None,
+        alarms: bool = True,
+        alarm_topic: sns.ITopic | None = None,
+        create_alarm_topic: bool = False,
     ) -> None:
         """
         :param phone_numbers: numbers to route to the SMA: an E.164 string for a number the account owns,
@@ -149,6 +157,11 @@ class CallRecording(Construct):
         :param event_bus: the bus of the catalog's events. Default: the account's default bus.
         :param missing_after: how long after a call ends a recording may take to arrive before it is
             reported missing. Default: 15 minutes.
+        :param alarms: CloudWatch alarms (each with its meaning and first action) and a dashboard
+            (:class:`RecordingAlarms`). Default: true.
+        :param alarm_topic: an SNS topic the alarms notify. Default: none.
+        :param create_alarm_topic: define a KMS-encrypted, TLS-only topic for the alarms (subscribe
+            to ``alarms.topic``). Default: false.
         """
         super().__init__(scope, construct_id)
         problems = Problems()
@@ -177,7 +190,12 @@ class CallRecording(Construct):
                     entry,
                     "must be an E.164 string or a PhoneNumberSearch",
                 )
-        base = _BASE_RESOURCES + (_CATALOG_RESOURCES if catalog else 0)
+        base = (
+            _BASE_RESOURCES
+            + (_CATALOG_RESOURCES if catalog else 0)
+            + (_ALARM_RESOURCES if alarms else 0)
+            + (_CATALOG_ALARM_RESOURCES if alarms and catalog else 0)
+        )
         estimated = base + _RESOURCES_PER_NUMBER * len(phone_numbers)
         if estimated > _STACK_RESOURCE_LIMIT:
             problems.add(
@@ -207,6 +225,16 @@ class CallRecording(Construct):
                     missing_after.to_human_string(),
                     "applies only with catalog=True",
                 )
+        if not alarms and (alarm_topic is not None or create_alarm_topic):
+            problems.add(
+                "alarm_topic" if alarm_topic is not None else "create_alarm_topic",
+                alarm_topic.node.path if alarm_topic is not None else True,
+                "applies only with alarms=True",
+            )
+        if alarm_topic is not None and create_alarm_topic:
+            problems.add(
+                "create_alarm_topic", True, "conflicts with alarm_topic; pass one or the other"
+            )
         problems.raise_if_any(self.node.path)
 
         self.storage: RecordingStorage = (
@@ -271,6 +299,24 @@ class CallRecording(Construct):
                     )
                 if handler is not None:
                     self.catalog.facts_queue.grant_send_messages(handler)
+
+        self.alarms: RecordingAlarms | None = None
+        """Alarms and the dashboard, unless ``alarms=False``."""
+        if alarms:
+            self.alarms = RecordingAlarms(
+                self,
+                "Alarms",
+                handler=self.handler,
+                application=(
+                    self.recording_handler.application_name
+                    if self.recording_handler is not None
+                    else application_name(self)
+                ),
+                metrics_namespace=metrics_namespace,
+                catalog=self.catalog,
+                topic=alarm_topic,
+                create_topic=create_alarm_topic,
+            )
 
         self.sip_media_application = SipMediaApplication(
             self,
