@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
+from recording_processor import handler as handler_module
 from recording_processor import schema
 from recording_processor._config import CatalogConfig, ConfigError
 from recording_processor._ledger import Timing, paused_seconds, pending_deadline
+from recording_processor._sweep import sweep
+from recording_processor._telemetry import Logger
 from recording_processor.handler import sweep_handler
 
 from tests.processor.calls import (
@@ -197,8 +201,6 @@ def test_work_per_run_is_bounded_and_the_backlog_counted(aws: Aws, output: Outpu
             body = message(3, 3, [fact("recording-started")], transaction_id=tx)
             assert send(make_catalog_runtime(aws, Output()), body) == []
     runtime = make_catalog_runtime(aws, output, T0 + timedelta(days=2))
-    from recording_processor._sweep import sweep
-    from recording_processor._telemetry import Logger
 
     log = Logger(output.write)
     first = sweep(runtime.sweep_services(), log, max_items=16)
@@ -212,8 +214,6 @@ def test_work_per_run_is_bounded_and_the_backlog_counted(aws: Aws, output: Outpu
 
 
 def test_sweep_handler_reads_its_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
-    from recording_processor import handler as handler_module
-
     monkeypatch.delenv("CATALOG_TABLE", raising=False)
     handler_module._lambda_catalog_runtime.cache_clear()
 
@@ -285,8 +285,6 @@ def test_catalog_config_rejects_out_of_range_values(name: str, value: str) -> No
 def test_paused_seconds(
     pauses: list[str], resumes: list[str], stopped: str | None, seconds: str
 ) -> None:
-    from decimal import Decimal
-
     assert paused_seconds(pauses, resumes, stopped) == Decimal(seconds)
 
 
