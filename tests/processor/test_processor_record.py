@@ -137,8 +137,11 @@ def test_new_recording_write_expects_no_item_and_counts_into_the_call() -> None:
     assert write.recording.expect == {"pk": ABSENT}
     assert write.call.add == {"recordings": {CALL_ID}, "billedMinutes": 2}
     assert write.call.set["firstStart"] == "2026-11-24T12:00:00.250Z"
-    assert write.call.expect == {"firstStart": ABSENT}
+    assert write.call.set["day"] == "2026-11-24"
+    # The day is the leg start's only while the facts have given the call no startedAt.
+    assert write.call.expect == {"firstStart": ABSENT, "startedAt": ABSENT}
     assert "eventSent" in write.recording.remove
+    assert {"gsi3pk", "gsi3sk"} <= set(write.recording.remove)
 
 
 def test_replacing_a_version_moves_the_call_total_by_the_difference() -> None:
@@ -160,8 +163,13 @@ def test_upgrading_a_started_item_counts_it_fully_even_if_it_carries_minutes() -
     write = catalog_write(recording_attributes(delivery(), NOW), existing, None)
 
     assert write.verdict is Verdict.UPGRADE
-    assert write.recording.expect == {"pk": f"TX#{TRANSACTION_ID}", "versionId": ABSENT}
+    assert write.recording.expect == {
+        "pk": f"TX#{TRANSACTION_ID}",
+        "versionId": ABSENT,
+        "status": "started",
+    }
     assert write.call.add["billedMinutes"] == 2
+    assert not write.late
 
 
 def test_an_earlier_leg_moves_the_calls_first_start() -> None:
@@ -170,7 +178,28 @@ def test_an_earlier_leg_moves_the_calls_first_start() -> None:
     write = catalog_write(recording_attributes(delivery(), NOW), None, call)
 
     assert write.call.set["firstStart"] == "2026-11-24T12:00:00.250Z"
+    assert write.call.expect == {"firstStart": "2026-11-24T13:00:00.000Z", "startedAt": ABSENT}
+
+
+def test_a_call_with_a_started_at_keeps_its_day() -> None:
+    call = {"firstStart": "2026-11-24T13:00:00.000Z", "startedAt": "2026-11-23T23:59:59.900Z"}
+
+    write = catalog_write(recording_attributes(delivery(), NOW), None, call)
+
+    assert write.call.set["firstStart"] == "2026-11-24T12:00:00.250Z"
+    assert "day" not in write.call.set
     assert write.call.expect == {"firstStart": "2026-11-24T13:00:00.000Z"}
+
+
+def test_upgrading_a_missing_item_is_late() -> None:
+    existing = {"pk": f"TX#{TRANSACTION_ID}", "status": "missing"}
+
+    write = catalog_write(recording_attributes(delivery(), NOW), existing, None)
+
+    assert write.verdict is Verdict.UPGRADE
+    assert write.late
+    assert write.recording.expect["status"] == "missing"
+    assert write.recording.set["status"] == "delivered"
 
 
 def test_no_write_for_a_duplicate() -> None:

@@ -7,11 +7,17 @@ from dataclasses import dataclass
 
 from recording_processor._keys import recording_folder
 
-__all__ = ["ConfigError", "ProcessorConfig"]
+__all__ = ["CatalogConfig", "ConfigError", "ProcessorConfig"]
 
 _DEFAULT_BUS = "default"
 _DEFAULT_NAMESPACE = "CdkRecording"
 _DEFAULT_APPLICATION = "cdk-recording"
+_DEFAULT_MAX_CALL_HOURS = 24
+_DEFAULT_GRACE_MINUTES = 15
+#: A week: longer than any call the SMA keeps up, short enough to notice a lost recording.
+_MAX_CALL_HOURS_RANGE = (1, 168)
+#: A day: S3 delivers a recording seconds after the call; a larger grace only delays the alarm.
+_GRACE_MINUTES_RANGE = (1, 1440)
 
 
 class ConfigError(ValueError):
@@ -65,3 +71,70 @@ class ProcessorConfig:
             metrics_namespace=environ.get("METRICS_NAMESPACE", "").strip() or _DEFAULT_NAMESPACE,
             application=environ.get("APPLICATION", "").strip() or _DEFAULT_APPLICATION,
         )
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    """What the facts consumer and the missing sweep need (no bucket: they never read S3).
+
+    :param catalog_table: the DynamoDB catalog table (``CATALOG_TABLE``, required).
+    :param event_bus: name or ARN of the bus "Recording Missing" events go to (``EVENT_BUS``).
+        Default: ``default``.
+    :param metrics_namespace: CloudWatch namespace of the EMF metrics (``METRICS_NAMESPACE``).
+        Default: ``CdkRecording``.
+    :param application: value of the ``Application`` metric dimension (``APPLICATION``).
+        Default: ``cdk-recording``.
+    :param max_call_hours: how long a started recording may run before its file is overdue when
+        no stop was seen (``MAX_CALL_HOURS``, 1-168). Default: 24.
+    :param grace_minutes: how long after a recording stops its file may take to arrive before it
+        is reported missing (``GRACE_MINUTES``, 1-1440). Default: 15.
+    """
+
+    catalog_table: str
+    event_bus: str = _DEFAULT_BUS
+    metrics_namespace: str = _DEFAULT_NAMESPACE
+    application: str = _DEFAULT_APPLICATION
+    max_call_hours: int = _DEFAULT_MAX_CALL_HOURS
+    grace_minutes: int = _DEFAULT_GRACE_MINUTES
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> CatalogConfig:
+        """Read the configuration; every problem is named in one :class:`ConfigError`."""
+        problems: list[str] = []
+        table = environ.get("CATALOG_TABLE", "").strip()
+        if not table:
+            problems.append("CATALOG_TABLE is not set")
+        hours = _bounded_int(
+            environ, "MAX_CALL_HOURS", _DEFAULT_MAX_CALL_HOURS, _MAX_CALL_HOURS_RANGE, problems
+        )
+        grace = _bounded_int(
+            environ, "GRACE_MINUTES", _DEFAULT_GRACE_MINUTES, _GRACE_MINUTES_RANGE, problems
+        )
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return cls(
+            catalog_table=table,
+            event_bus=environ.get("EVENT_BUS", "").strip() or _DEFAULT_BUS,
+            metrics_namespace=environ.get("METRICS_NAMESPACE", "").strip() or _DEFAULT_NAMESPACE,
+            application=environ.get("APPLICATION", "").strip() or _DEFAULT_APPLICATION,
+            max_call_hours=hours,
+            grace_minutes=grace,
+        )
+
+
+def _bounded_int(
+    environ: Mapping[str, str],
+    name: str,
+    default: int,
+    bounds: tuple[int, int],
+    problems: list[str],
+) -> int:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    low, high = bounds
+    # ASCII digits only: int() would also take "+5", "1_0" and non-ASCII digits.
+    if text.isascii() and text.isdigit() and low <= int(text) <= high:
+        return int(text)
+    problems.append(f"{name} is {text!r}; allowed: a whole number from {low} to {high}")
+    return default

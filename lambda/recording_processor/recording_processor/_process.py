@@ -39,6 +39,7 @@ from recording_processor._publish import EventPublisher
 from recording_processor._record import (
     ABSENT,
     NULL_VERSION,
+    CatalogWrite,
     Delivery,
     Update,
     Verdict,
@@ -169,7 +170,7 @@ def _process(body: object, services: Services, run: _Run) -> Outcome:
             f"the catalog items kept changing over {MAX_COMMIT_ATTEMPTS} attempts",
         )
 
-    _delivered(write.verdict, attributes, delivery, services, run.log)
+    _delivered(write, attributes, delivery, services, run.log)
     _announce(attributes, event, services, run.log)
     return Outcome("delivered")
 
@@ -250,7 +251,7 @@ def _read_delivery(
 
 
 def _delivered(
-    verdict: Verdict,
+    write: CatalogWrite,
     attributes: Mapping[str, Any],
     delivery: Delivery,
     services: Services,
@@ -260,7 +261,7 @@ def _delivered(
     billed = attributes.get("billedMinutes")
     log.info(
         "recording cataloged",
-        verdict=verdict.value,
+        verdict=write.verdict.value,
         sizeBytes=attributes["sizeBytes"],
         sha256=attributes["sha256"],
         durationSeconds=None if duration is None else str(duration),
@@ -270,6 +271,10 @@ def _delivered(
         integrity=attributes["integrity"],
     )
     values: dict[str, tuple[float, str]] = {"RecordingDelivered": (1, "Count")}
+    if write.late:
+        # "Recording Missing" went out for it; "Recording Available" follows now.
+        log.warning("late delivery: this recording had been reported missing")
+        values["RecordingDeliveredLate"] = (1, "Count")
     if billed is not None:
         values["RecordedMinutes"] = (billed, "Count")
     latency = _delivery_latency(delivery)

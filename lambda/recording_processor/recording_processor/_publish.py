@@ -1,4 +1,4 @@
-"""Publishing "Recording Available" to EventBridge.
+"""Publishing "Recording Available" and "Recording Missing" to EventBridge.
 
 PutEvents answers HTTP 200 even when it rejected the entry: the rejection is only in
 ``FailedEntryCount`` and the entry's ``ErrorCode``. Both are checked, and a rejected entry is
@@ -18,12 +18,14 @@ from recording_processor._errors import Transient, error_code
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
-__all__ = ["DETAIL_TYPE", "SOURCE", "EventPublisher"]
+__all__ = ["DETAIL_TYPE", "MISSING_DETAIL_TYPE", "SOURCE", "EventPublisher"]
 
 #: ``source`` of the events this processor emits.
 SOURCE = "cdk-recording"
 #: ``detail-type`` of the event announcing a cataloged recording.
 DETAIL_TYPE = "Recording Available"
+#: ``detail-type`` of the event reporting a started recording whose file never arrived.
+MISSING_DETAIL_TYPE = "Recording Missing"
 
 
 class EventPublisher:
@@ -33,7 +35,12 @@ class EventPublisher:
         self._client = client
         self.bus = bus
 
-    def publish(self, detail: Mapping[str, Any], resources: Sequence[str]) -> str:
+    def publish(
+        self,
+        detail: Mapping[str, Any],
+        resources: Sequence[str],
+        detail_type: str = DETAIL_TYPE,
+    ) -> str:
         """Send the event; returns its id.
 
         :raises Transient: the call failed or the entry was rejected.
@@ -43,7 +50,7 @@ class EventPublisher:
                 Entries=[
                     {
                         "Source": SOURCE,
-                        "DetailType": DETAIL_TYPE,
+                        "DetailType": detail_type,
                         "Detail": json.dumps(detail, separators=(",", ":")),
                         "Resources": list(resources),
                         "EventBusName": self.bus,

@@ -7,7 +7,9 @@ Items (table keys ``pk``/``sk``, both strings):
 
 * the recording, ``TX#<transactionId>`` / ``REC#<callId>``: one per recorded leg, upgraded in place
   from ``started``/``missing`` (written by other parts of the system) to ``delivered``, with the day
-  index attributes ``gsi2pk = DAY#<day>`` and ``gsi2sk = <legStartTime>#<transactionId>#<callId>``;
+  index attributes ``gsi2pk = DAY#<day>`` and ``gsi2sk = <legStartTime>#<transactionId>#<callId>``,
+  and without the pending index attributes ``gsi3pk``/``gsi3sk`` (a delivered recording is no longer
+  awaited); upgrading a ``missing`` item is a late delivery (:attr:`CatalogWrite.late`);
 * the call, ``TX#<transactionId>`` / ``CALL``: ``firstStart`` (earliest leg start), its ``day``,
   ``recordings`` (string set of delivered call ids) and ``billedMinutes`` (their sum).
 
@@ -36,6 +38,7 @@ __all__ = [
     "CALL_SK",
     "DELIVERED",
     "EVENT_DETAIL_FIELDS",
+    "MISSING",
     "NULL_VERSION",
     "SCHEMA_VERSION",
     "CatalogWrite",
@@ -56,6 +59,8 @@ __all__ = [
 
 SCHEMA_VERSION: Final = 1
 DELIVERED: Final = "delivered"
+#: What the missing sweep makes of a started recording whose file is overdue.
+MISSING: Final = "missing"
 CALL_SK: Final = "CALL"
 #: S3's version id of an object in a bucket that never had versioning on.
 NULL_VERSION: Final = "null"
@@ -217,6 +222,8 @@ class CatalogWrite:
     recording: Update
     call: Update
     verdict: Verdict
+    #: The item was ``missing``: the sweep has already reported this recording as never delivered.
+    late: bool = False
 
 
 def recording_key_attributes(transaction_id: str, call_id: str) -> dict[str, str]:
@@ -306,6 +313,9 @@ def recording_attributes(delivery: Delivery, cataloged_at: datetime) -> dict[str
         "schemaVersion": SCHEMA_VERSION,
         "gsi2pk": f"DAY#{key.day}",
         "gsi2sk": f"{key.leg_start_iso}#{key.transaction_id}#{key.call_id}",
+        # Delivered: no longer awaited, so out of the pending index (and out of the sweep's way).
+        "gsi3pk": None,
+        "gsi3sk": None,
     }
     if wav is not None and wav.channels == _STEREO:
         attributes["track"] = "BOTH"
@@ -363,8 +373,13 @@ def catalog_write(
     call_expect: dict[str, Any] = {}
     first_start = call.get("firstStart") if call else None
     if not isinstance(first_start, str) or leg_start < first_start:
-        call_set.update(firstStart=leg_start, day=attributes["day"])
+        call_set["firstStart"] = leg_start
         call_expect["firstStart"] = first_start if isinstance(first_start, str) else ABSENT
+        # The call's day follows its startedAt once the facts consumer has written one; until
+        # then the first leg start stands in (and the consumer overwrites it).
+        if not isinstance((call or {}).get("startedAt"), str):
+            call_set["day"] = attributes["day"]
+            call_expect["startedAt"] = ABSENT
     call_update = Update(
         key=call_key(transaction_id),
         set=call_set,
@@ -374,7 +389,8 @@ def catalog_write(
         },
         expect=call_expect,
     )
-    return CatalogWrite(recording=recording, call=call_update, verdict=verdict)
+    late = verdict is Verdict.UPGRADE and existing is not None and existing.get("status") == MISSING
+    return CatalogWrite(recording=recording, call=call_update, verdict=verdict, late=late)
 
 
 def event_detail(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -396,7 +412,10 @@ def _expected_recording(
     if verdict is Verdict.NEW or existing is None:
         return {"pk": ABSENT}
     if verdict is Verdict.UPGRADE:
-        return {"pk": key["pk"], "versionId": ABSENT}
+        # The status as read too: if the sweep marks the item missing in between, the commit
+        # fails, and the delivery, read again, is known to be late.
+        status = existing.get("status")
+        return {"pk": key["pk"], "versionId": ABSENT, "status": status if status else ABSENT}
     sequencer = existing.get("sequencer")
     return {
         "versionId": existing["versionId"],

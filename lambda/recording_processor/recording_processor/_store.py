@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from recording_processor import schema
 from recording_processor._errors import Transient, error_code
 from recording_processor._record import ABSENT, Update
 
@@ -80,6 +81,84 @@ class CatalogStore:
         except BotoCoreError as error:
             raise _write_failed("UpdateItem", error) from error
         return True
+
+    def put_new(self, item: Mapping[str, Any]) -> bool:
+        """Write ``item`` unless an item with its key exists; False when one did.
+
+        :raises Transient: any other failure.
+        """
+        try:
+            self._client.put_item(
+                TableName=self.table,
+                Item=_serialize(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise _write_failed("PutItem", error) from error
+        except BotoCoreError as error:
+            raise _write_failed("PutItem", error) from error
+        return True
+
+    def items_of(self, partition: str, sort_prefix: str) -> list[dict[str, Any]]:
+        """Every item of ``partition`` whose sort key starts with ``sort_prefix`` (consistent).
+
+        For the few items of one call; paginated, unbounded.
+
+        :raises Transient: the query failed.
+        """
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": _serialize({":pk": partition, ":prefix": sort_prefix}),
+            "ConsistentRead": True,
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._query(params)
+            items.extend(_deserialize(item) for item in page.get("Items", []))
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return items
+            params["ExclusiveStartKey"] = last
+
+    def overdue(
+        self,
+        partition: str,
+        before: str,
+        limit: int,
+        start: Mapping[str, Any] | None = None,
+        *,
+        count_only: bool = False,
+    ) -> tuple[list[dict[str, Any]], int, dict[str, Any] | None]:
+        """One page of the pending index: items of ``partition`` with ``gsi3sk <= before``.
+
+        Returns the items (none when ``count_only``), how many matched, and where to go on from
+        (None at the end). Index reads are eventually consistent: callers condition their writes.
+
+        :raises Transient: the query failed.
+        """
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": schema.PENDING_INDEX,
+            "KeyConditionExpression": "gsi3pk = :shard AND gsi3sk <= :before",
+            "ExpressionAttributeValues": _serialize({":shard": partition, ":before": before}),
+            "Limit": limit,
+        }
+        if count_only:
+            params["Select"] = "COUNT"
+        if start:
+            params["ExclusiveStartKey"] = dict(start)
+        page = self._query(params)
+        items = [_deserialize(item) for item in page.get("Items", [])]
+        return items, int(page.get("Count", len(items))), page.get("LastEvaluatedKey") or None
+
+    def _query(self, params: Mapping[str, Any]) -> Any:
+        try:
+            return self._client.query(**params)
+        except (ClientError, BotoCoreError) as error:
+            raise Transient("catalog-read", f"Query failed: {error_code(error)}") from error
 
     def _update_params(self, update: Update) -> dict[str, Any]:
         names: dict[str, str] = {}

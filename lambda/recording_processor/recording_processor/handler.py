@@ -8,8 +8,16 @@ naming only the records that failed transiently. It never raises: a record that 
 processed is logged, counted (``ObjectIgnored``) and dropped; an exception would make SQS deliver
 the whole batch again.
 
+Two more entry points share the package and the catalog (``docs/catalog.md``):
+
+* :func:`facts_handler`: an SQS batch of facts messages from the recording handler, merged into
+  the call's catalog items (:mod:`~recording_processor._ingest`), with the same
+  ``ReportBatchItemFailures`` contract;
+* :func:`sweep_handler`: an EventBridge schedule; started recordings whose file is overdue become
+  ``missing`` and are announced (:mod:`~recording_processor._sweep`).
+
 This is the only module that reads the environment or builds boto3 clients; tests pass a
-:class:`Runtime` over moto or stubbed clients instead.
+:class:`Runtime` or :class:`CatalogRuntime` over moto or stubbed clients instead.
 """
 
 from __future__ import annotations
@@ -20,16 +28,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import boto3
 from botocore.config import Config
 
-from recording_processor._config import ConfigError, ProcessorConfig
-from recording_processor._process import Outcome, Services, process_body
+from recording_processor._config import CatalogConfig, ConfigError, ProcessorConfig
+from recording_processor._ingest import FactsServices, process_facts
+from recording_processor._ledger import Timing
+from recording_processor._process import Services, process_body
 from recording_processor._publish import EventPublisher
 from recording_processor._s3 import RecordingObjects
 from recording_processor._store import CatalogStore
+from recording_processor._sweep import SweepServices, sweep
 from recording_processor._telemetry import Logger, Metrics
 
 if TYPE_CHECKING:
@@ -37,7 +48,15 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["BatchItemFailure", "BatchResponse", "Runtime", "handler"]
+__all__ = [
+    "BatchItemFailure",
+    "BatchResponse",
+    "CatalogRuntime",
+    "Runtime",
+    "facts_handler",
+    "handler",
+    "sweep_handler",
+]
 
 #: botocore's standard retry mode absorbs brief throttling within the invocation; anything longer
 #: goes back to the queue. The read timeout applies per socket read of the streamed GET.
@@ -54,6 +73,14 @@ class BatchItemFailure(TypedDict):
 
 class BatchResponse(TypedDict):
     batchItemFailures: list[BatchItemFailure]
+
+
+class _Outcome(Protocol):
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def retry(self) -> bool: ...
 
 
 def _now() -> datetime:
@@ -99,12 +126,63 @@ class Runtime:
         )
 
 
+@dataclass(frozen=True)
+class CatalogRuntime:
+    """What :func:`facts_handler` and :func:`sweep_handler` need from the outside world.
+
+    :param config: the configuration. Default (in Lambda): read from the environment.
+    :param dynamodb: DynamoDB client. Default: a boto3 client.
+    :param events: EventBridge client (the sweep's "Recording Missing"). Default: a boto3 client.
+    :param clock: the wall clock (UTC). Default: :func:`datetime.now`.
+    :param write: where log lines and EMF documents go. Default: stdout.
+    :param log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``. Default: ``INFO``.
+    """
+
+    config: CatalogConfig
+    dynamodb: DynamoDBClient
+    events: EventBridgeClient
+    clock: Callable[[], datetime] = _now
+    write: Callable[[str], object] = field(default=_stdout)
+    log_level: str = "INFO"
+
+    def metrics(self) -> Metrics:
+        return Metrics(
+            self.write, self.config.metrics_namespace, self.config.application, self.clock
+        )
+
+    def facts_services(self) -> FactsServices:
+        return FactsServices(
+            store=CatalogStore(self.dynamodb, self.config.catalog_table),
+            metrics=self.metrics(),
+            timing=Timing(self.config.max_call_hours, self.config.grace_minutes),
+            clock=self.clock,
+        )
+
+    def sweep_services(self) -> SweepServices:
+        return SweepServices(
+            store=CatalogStore(self.dynamodb, self.config.catalog_table),
+            publisher=EventPublisher(self.events, self.config.event_bus),
+            metrics=self.metrics(),
+            clock=self.clock,
+        )
+
+
 @cache
 def _lambda_runtime() -> Runtime:
     config = ProcessorConfig.from_environ(os.environ)
     return Runtime(
         config=config,
         s3=boto3.client("s3", config=_CLIENT_CONFIG),
+        dynamodb=boto3.client("dynamodb", config=_CLIENT_CONFIG),
+        events=boto3.client("events", config=_CLIENT_CONFIG),
+        log_level=os.environ.get("LOG_LEVEL", "INFO"),
+    )
+
+
+@cache
+def _lambda_catalog_runtime() -> CatalogRuntime:
+    return CatalogRuntime(
+        config=CatalogConfig.from_environ(os.environ),
         dynamodb=boto3.client("dynamodb", config=_CLIENT_CONFIG),
         events=boto3.client("events", config=_CLIENT_CONFIG),
         log_level=os.environ.get("LOG_LEVEL", "INFO"),
@@ -120,9 +198,55 @@ def handler(
     try:
         runtime = runtime or _lambda_runtime()
     except ConfigError as error:
-        return _misconfigured(records, request_id, error)
+        return _misconfigured(records, request_id, error, "ProcessorFailed")
     services = runtime.services()
     log = Logger(runtime.write, {"requestId": request_id}, runtime.log_level, runtime.clock)
+    return _batch(records, log, lambda body, record_log: process_body(body, services, record_log))
+
+
+def facts_handler(
+    event: Mapping[str, Any], context: object = None, *, runtime: CatalogRuntime | None = None
+) -> BatchResponse:
+    """Process an SQS batch of facts messages; malformed ones are dropped, failures retried."""
+    records = [r for r in _list(event.get("Records")) if isinstance(r, Mapping)]
+    request_id = getattr(context, "aws_request_id", None)
+    try:
+        runtime = runtime or _lambda_catalog_runtime()
+    except ConfigError as error:
+        return _misconfigured(records, request_id, error, "FactsFailed")
+    services = runtime.facts_services()
+    log = Logger(runtime.write, {"requestId": request_id}, runtime.log_level, runtime.clock)
+    return _batch(records, log, lambda body, record_log: process_facts(body, services, record_log))
+
+
+def sweep_handler(
+    event: Mapping[str, Any] | None = None,  # noqa: ARG001 - the schedule's event says nothing
+    context: object = None,
+    *,
+    runtime: CatalogRuntime | None = None,
+) -> dict[str, int]:
+    """Mark overdue started recordings missing (EventBridge schedule); returns the counts.
+
+    A configuration error raises, so the invocation fails and the function's ``Errors`` metric
+    shows it; everything else is logged and counted, and the next run tries again.
+    """
+    request_id = getattr(context, "aws_request_id", None)
+    try:
+        runtime = runtime or _lambda_catalog_runtime()
+    except ConfigError as error:
+        Logger(_stdout, {"requestId": request_id}).error(
+            "invalid configuration; nothing swept", detail=str(error)
+        )
+        raise
+    log = Logger(runtime.write, {"requestId": request_id}, runtime.log_level, runtime.clock)
+    return sweep(runtime.sweep_services(), log).as_dict()
+
+
+def _batch(
+    records: list[Mapping[str, Any]],
+    log: Logger,
+    process: Callable[[object, Logger], _Outcome],
+) -> BatchResponse:
     failures: list[BatchItemFailure] = []
     counts: dict[str, int] = {}
     for record in records:
@@ -137,7 +261,7 @@ def handler(
             # would make Lambda fail the whole batch instead.
             record_log.error("SQS record without a messageId; skipped")
             continue
-        outcome: Outcome = process_body(record.get("body"), services, record_log)
+        outcome = process(record.get("body"), record_log)
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
         if outcome.retry:
             failures.append({"itemIdentifier": message_id})
@@ -146,7 +270,7 @@ def handler(
 
 
 def _misconfigured(
-    records: list[Mapping[str, Any]], request_id: object, error: ConfigError
+    records: list[Mapping[str, Any]], request_id: object, error: ConfigError, metric: str
 ) -> BatchResponse:
     # Every record goes back to the queue, and after 5 receives to the dead-letter queue, from
     # which it can be redriven once the configuration is fixed; nothing is lost.
@@ -156,7 +280,7 @@ def _misconfigured(
         _stdout,
         os.environ.get("METRICS_NAMESPACE") or "CdkRecording",
         os.environ.get("APPLICATION") or "cdk-recording",
-    ).emit({"ProcessorFailed": (len(records), "Count")}, reason="configuration")
+    ).emit({metric: (len(records), "Count")}, reason="configuration")
     return {
         "batchItemFailures": [
             {"itemIdentifier": str(r["messageId"])} for r in records if r.get("messageId")
