@@ -31,8 +31,9 @@ options, clock and key layout are in ``_options.py`` and re-exported here.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cdk_recording.testing._call import Call
 from cdk_recording.testing._handlers import Handler, recording_handler
@@ -48,7 +49,10 @@ from cdk_recording.testing._options import (
 )
 from cdk_recording.testing._report import CallReport
 from cdk_recording.testing._scenario import Scenario
-from cdk_recording.testing._sinks import RecordingSink
+from cdk_recording.testing._sinks import MemorySink, RecordingObject, RecordingSink
+
+if TYPE_CHECKING:
+    from cdk_recording.testing._arrival_moto import ArrivalDouble
 
 __all__ = [
     "DEFAULT_RECORDING_FOLDER",
@@ -73,6 +77,10 @@ class SmaSimulator:
     :param clock: the simulated clock (share it with a handler that reads time).
         Default: a new one.
     :param name: the handler's name in the report. Default: its module and qualified name.
+    :param arrival: play the arrival after each call: the recordings go through the real arrival
+        processor over moto (:class:`~cdk_recording.testing.ArrivalDouble`), and the report's
+        ``arrival`` says what it cataloged and announced. The audio is then always rendered.
+        Default: none (no arrival).
     """
 
     def __init__(
@@ -83,12 +91,14 @@ class SmaSimulator:
         sink: RecordingSink | None = None,
         clock: SimulatedClock | None = None,
         name: str | None = None,
+        arrival: ArrivalDouble | None = None,
     ) -> None:
         self.handler = handler
         self.options = options or SimulatorOptions()
         self.sink = sink
         self.clock = clock or SimulatedClock()
         self.name = name or _describe(handler)
+        self.arrival = arrival
 
     @classmethod
     def for_recording_handler(
@@ -98,6 +108,7 @@ class SmaSimulator:
         options: SimulatorOptions | None = None,
         sink: RecordingSink | None = None,
         log_level: str = "INFO",
+        arrival: ArrivalDouble | None = None,
     ) -> SmaSimulator:
         """A simulator driving the library's recording handler (``sma_recording.entry:handler``).
 
@@ -113,11 +124,30 @@ class SmaSimulator:
             sink=sink,
             clock=clock,
             name="sma_recording.entry:handler",
+            arrival=arrival,
         )
 
     def run(self, scenario: Scenario) -> CallReport:
         """Simulate one call; the handler sees a fresh transaction."""
-        return Call(self, scenario).run()
+        if self.arrival is None:
+            return Call(self, scenario).run()
+        # The arrival needs the bodies: keep a copy of each delivery besides the caller's sink.
+        memory = MemorySink()
+        sink = memory if self.sink is None else _Both(self.sink, memory)
+        report = Call(self, scenario, sink).run()
+        return dataclasses.replace(report, arrival=self.arrival.arrive(report, memory.objects))
+
+
+class _Both:
+    """Delivers to the caller's sink (whose destination the report shows) and to memory."""
+
+    def __init__(self, first: RecordingSink, second: RecordingSink) -> None:
+        self.first = first
+        self.second = second
+
+    def deliver(self, recording: RecordingObject) -> str:
+        self.second.deliver(recording)
+        return self.first.deliver(recording)
 
 
 def _describe(handler: Handler) -> str:

@@ -33,6 +33,7 @@ from cdk_recording.testing._scenario import (
     Scenario,
     Step,
 )
+from cdk_recording.testing._sinks import RecordingSink
 from cdk_recording.testing._timeline import step_text
 from cdk_recording.testing._validate import RECORDING_ACTIONS
 
@@ -205,10 +206,12 @@ class ActionError:
 class CallState(ABC):
     """Everything one call knows, and the small helpers that keep its records."""
 
-    def __init__(self, simulator: SmaSimulator, scenario: Scenario) -> None:
+    def __init__(
+        self, simulator: SmaSimulator, scenario: Scenario, sink: RecordingSink | None = None
+    ) -> None:
         self.handler = simulator.handler
         self.options = simulator.options
-        self.sink = simulator.sink
+        self.sink = sink if sink is not None else simulator.sink
         self.clock = simulator.clock
         self.handler_name = simulator.name
         self.scenario = scenario
