@@ -10,6 +10,7 @@ import argparse
 import compileall
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -432,12 +433,139 @@ def bench_footprint() -> None:
             )
 
 
+# -- arrival -------------------------------------------------------------------------------------
+
+
+def _arrival_scenarios(count: int) -> list[Any]:
+    """``count`` calls of 5 s to 3 min, some paused and resumed (deterministic)."""
+    from cdk_recording.testing import Hangup, InboundCall, Scenario, Step, UpdateRequest
+
+    rng = random.Random(7)
+    scenarios = []
+    for index in range(count):
+        steps = [Step.at(0, InboundCall("+14255550199", "+12065550100"))]
+        at = 5.0
+        for command in ("pause", "resume")[: rng.choice((0, 0, 2))]:
+            at += rng.randint(1, 30)
+            steps.append(Step.at(at, UpdateRequest({"recording": command})))
+        steps.append(Step.at(at + rng.randint(0, 120), Hangup("LEG-A")))
+        scenarios.append(Scenario(tuple(steps), name="bench", seed=index))
+    return scenarios
+
+
+def bench_arrival(calls: int) -> None:
+    """Simulated calls' recordings through the arrival processor over moto, duplicated (1 in 5
+    delivered twice) and reordered; then the processor's streamed digest of a large object."""
+    print(f"arrival ({calls} simulated calls through recording_processor.handler over moto)")
+    sys.path.insert(0, str(ROOT / "lambda" / "recording_processor"))
+    from cdk_recording.testing import (
+        DEFAULT_RECORDING_CONFIG,
+        ArrivalDouble,
+        MemorySink,
+        SmaSimulator,
+    )
+
+    memory = MemorySink()
+    config = {**DEFAULT_RECORDING_CONFIG, "consent": None}
+    simulator = SmaSimulator.for_recording_handler(config, sink=memory, log_level="WARNING")
+    rng = random.Random(11)
+    timings: dict[str, list[float]] = {}
+    reports = []
+    sizes: list[int] = []
+    simulated = 0.0
+    with ArrivalDouble.in_moto() as double:
+        stored = {}
+        for scenario in _arrival_scenarios(calls):
+            start = time.perf_counter()
+            report = simulator.run(scenario)
+            simulated += time.perf_counter() - start
+            reports.append(report)
+            for recording in report.recordings:
+                body = memory.objects.pop((recording.bucket, recording.key))
+                sizes.append(len(body.body))
+                stored[recording.call_id] = double.store(
+                    body,
+                    report.start_time_ms + recording.delivered_ms,
+                    recording.location.partition("/")[2],
+                )
+        deliveries = [s for s in stored.values() for _ in range(2 if rng.random() < 0.2 else 1)]
+        rng.shuffle(deliveries)
+        retried = 0
+        for delivery in deliveries:
+            begin = time.perf_counter_ns()
+            outcome = double.process([delivery])
+            elapsed_ms = (time.perf_counter_ns() - begin) / 1e6
+            retried += len(outcome.retried)
+            for status in outcome.outcomes:
+                timings.setdefault(status, []).append(elapsed_ms)
+        events = Counter(
+            (e["detail"]["transactionId"], e["detail"]["callId"]) for e in double.captured_events()
+        )
+        wrong = 0
+        for report in reports:
+            items = {i["sk"]: i for i in double.catalog(report.transaction_id)}
+            for bill in report.billing:
+                item = items.get(f"REC#{bill.call_id}", {})
+                once = events[(report.transaction_id, bill.call_id)] == 1
+                wrong += item.get("billedMinutes") != bill.billable_minutes or not once
+            if report.billing:
+                wrong += items["CALL"].get("billedMinutes") != report.billable_minutes
+    print(
+        f"  {len(stored)} recordings ({statistics.median(sizes) / 2**20:.1f} MiB median WAV), "
+        f"{len(deliveries)} deliveries, {retried} retried; simulated in {simulated:.1f} s"
+    )
+    for status, samples in sorted(timings.items()):
+        _line(f"processor per record, {status} (p50)", statistics.median(samples), "ms")
+        _line(f"processor per record, {status} (p99)", _percentile(samples, 0.99), "ms")
+    print(
+        f"  catalog: {len(timings.get('delivered', []))} cataloged, "
+        f"{sum(events.values())} events; disagreements with the simulator: {wrong}"
+    )
+    _bench_digest(512)
+
+
+def _bench_digest(mebibytes: int) -> None:
+    """Peak Python memory of the processor's streamed SHA-256 over a large object (tracemalloc):
+    the object is generated as it is read, so the figure is the processor's own."""
+    import io
+    import tracemalloc
+
+    from botocore.response import StreamingBody
+    from recording_processor._s3 import RecordingObjects
+
+    size = mebibytes * 2**20
+
+    class Generated(io.RawIOBase):
+        def __init__(self) -> None:
+            self.left = size
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            count = min(len(buffer), self.left)
+            buffer[:count] = b"\x5a" * count
+            self.left -= count
+            return count
+
+    class Client:
+        def get_object(self, **_: Any) -> dict[str, Any]:
+            return {"Body": StreamingBody(io.BufferedReader(Generated(), 2**16), size)}
+
+    tracemalloc.start()
+    content = RecordingObjects(Client()).read("bucket", "key.wav", None)  # type: ignore[arg-type]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert content.size == size
+    _line(f"digest of a {mebibytes} MiB object: peak memory", peak / 2**20, "MiB", None, "(flat)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument(
         "--only",
-        choices=["handler", "facts", "synth", "scale", "footprint"],
+        choices=["handler", "facts", "synth", "scale", "footprint", "arrival"],
         help="run one section",
     )
     args = parser.parse_args()
@@ -447,6 +575,7 @@ def main() -> None:
         "synth": lambda: bench_synth(2 if args.quick else 5),
         "scale": bench_scale,
         "footprint": bench_footprint,
+        "arrival": lambda: bench_arrival(200 if args.quick else 1000),
     }
     print(f"cdk-recording benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     for name, run in sections.items():

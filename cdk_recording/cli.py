@@ -266,6 +266,12 @@ def _add_simulate(subcommands: Subcommands) -> None:
         action="store_true",
         help="print the whole report (every event and response) as JSON instead of text",
     )
+    parser.add_argument(
+        "--arrival",
+        action="store_true",
+        help="then run the recordings through the arrival processor over moto and print the "
+        "catalog items and Recording Available events (needs moto, a dev dependency)",
+    )
     parser.set_defaults(run=_run_simulate)
 
 
@@ -274,7 +280,13 @@ def _run_simulate(args: argparse.Namespace) -> int:
     from cdk_recording.testing import HandlerError, ScenarioError, simulate
 
     try:
-        report = simulate(args.scenario, handler=args.handler, config=args.config, out=args.out)
+        report = simulate(
+            args.scenario,
+            handler=args.handler,
+            config=args.config,
+            out=args.out,
+            arrival=args.arrival,
+        )
     except (ScenarioError, HandlerError) as error:
         raise CommandError(str(error), EXIT_USAGE) from error
     except OSError as error:

@@ -12,11 +12,22 @@ a :class:`FolderSink`, :class:`S3Sink` or :class:`MemorySink`) and the billable 
     report = simulator.run(builtin_scenario("default"))
     print(report.to_text())
 
-See ``docs/simulator.md`` for the scenario format and what is modelled.
+With ``SmaSimulator(..., arrival=ArrivalDouble)`` the recordings then go through the real arrival
+processor over moto (a development dependency, imported only then), and the report's ``arrival``
+holds the catalog items and "Recording Available" events it produced.
+
+See ``docs/simulator.md`` for the scenario format, what is modelled and the arrival.
 """
 
 from __future__ import annotations
 
+from cdk_recording.testing._arrival import ArrivalDelivery, ArrivalReport
+from cdk_recording.testing._arrival_moto import (
+    ArrivalDouble,
+    ArrivalUnavailable,
+    BatchOutcome,
+    StoredRecording,
+)
 from cdk_recording.testing._command import read_config, simulate
 from cdk_recording.testing._handlers import (
     DEFAULT_BRIDGE_NUMBER,
@@ -113,7 +124,12 @@ __all__ = [
     "ActionOutcome",
     "ActionRecord",
     "Answer",
+    "ArrivalDelivery",
+    "ArrivalDouble",
+    "ArrivalReport",
+    "ArrivalUnavailable",
     "AudioProfile",
+    "BatchOutcome",
     "BridgeBehaviour",
     "BridgeOutcome",
     "CallReport",
@@ -149,6 +165,7 @@ __all__ = [
     "SmaSimulator",
     "Step",
     "StepAction",
+    "StoredRecording",
     "TimelineEntry",
     "UpdateRequest",
     "ValidationIssue",

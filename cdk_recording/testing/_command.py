@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 
 from sma_recording.config import ENV_VAR
 
+from cdk_recording.testing._arrival import ArrivalReport
 from cdk_recording.testing._handlers import (
     DEFAULT_HANDLER,
     DEFAULT_RECORDING_CONFIG,
@@ -20,7 +22,7 @@ from cdk_recording.testing._handlers import (
     recording_handler,
 )
 from cdk_recording.testing._report import CallReport
-from cdk_recording.testing._scenario import builtin_scenario, load_scenario
+from cdk_recording.testing._scenario import Scenario, builtin_scenario, load_scenario
 from cdk_recording.testing._simulator import SimulatedClock, SimulatorOptions, SmaSimulator
 from cdk_recording.testing._sinks import FolderSink
 
@@ -82,6 +84,7 @@ def simulate(
     config: str | None = None,
     out: str | Path | None = None,
     options: SimulatorOptions | None = None,
+    arrival: bool = False,
 ) -> CallReport:
     """Run one call, the way ``cdk-recording simulate`` does.
 
@@ -95,6 +98,10 @@ def simulate(
         configuration plus a bridge (:data:`DEFAULT_RECORDING_CONFIG`).
     :param out: write each recording as a WAV (and a metadata sidecar) under ``out/<bucket>/<key>``.
         Default: recordings are listed but not written.
+    :param arrival: then play the arrival: the recordings go through the real arrival processor
+        over moto, and the report's ``arrival`` holds the catalog items and events. Without moto
+        installed the call still runs and ``arrival.skipped`` says why there is no arrival.
+        Default: false.
     :raises ScenarioError: the scenario is invalid.
     :raises HandlerError: the handler or the configuration is invalid.
     :raises OSError: ``out`` cannot be written.
@@ -110,8 +117,29 @@ def simulate(
         simulator = SmaSimulator(
             built, options=options, sink=sink, clock=clock, name=DEFAULT_HANDLER
         )
-        return simulator.run(chosen)
+        return _run(simulator, chosen, arrival)
     environment = None if document is None else json.dumps(document)
     with _environment(ENV_VAR, environment):
         target = _import_from_cwd(handler)
-        return SmaSimulator(target, options=options, sink=sink, name=handler).run(chosen)
+        return _run(SmaSimulator(target, options=options, sink=sink, name=handler), chosen, arrival)
+
+
+def _run(simulator: SmaSimulator, scenario: Scenario, arrival: bool) -> CallReport:
+    if not arrival:
+        return simulator.run(scenario)
+    # Imported here: the simulator alone never loads boto3's resources or the processor.
+    from cdk_recording.testing._arrival_moto import ArrivalDouble, ArrivalUnavailable
+
+    try:
+        with ArrivalDouble.in_moto(
+            seed=scenario.seed,
+            account_id=simulator.options.account_id,
+            region=simulator.options.region,
+        ) as double:
+            simulator.arrival = double
+            return simulator.run(scenario)
+    except ArrivalUnavailable as unavailable:
+        report = simulator.run(scenario)
+        return dataclasses.replace(report, arrival=ArrivalReport(skipped=str(unavailable)))
+    finally:
+        simulator.arrival = None

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from cdk_recording.testing._arrival import ArrivalReport
 from cdk_recording.testing._validate import ValidationIssue
 
 __all__ = [
@@ -235,7 +236,11 @@ class LegBilling:
 
 @dataclass(frozen=True)
 class CallReport:
-    """Everything one simulated call produced."""
+    """Everything one simulated call produced.
+
+    :param arrival: what the arrival processor made of the recordings, when the arrival was played
+        (``SmaSimulator(arrival=...)``, ``simulate --arrival``); None otherwise.
+    """
 
     scenario: str
     handler: str
@@ -251,6 +256,7 @@ class CallReport:
     hangups: tuple[HangupRecord, ...]
     problems: tuple[Problem, ...] = ()
     skipped_steps: tuple[str, ...] = field(default=())
+    arrival: ArrivalReport | None = None
 
     @property
     def billable_minutes(self) -> int:
@@ -259,8 +265,8 @@ class CallReport:
 
     @property
     def ok(self) -> bool:
-        """Whether the handler caused no problem."""
-        return not self.problems
+        """Whether the handler caused no problem (and the arrival, when played, agrees)."""
+        return not self.problems and (self.arrival is None or self.arrival.ok)
 
     def recording(self, leg: str) -> RecordingRecord | None:
         """The recording of ``LEG-A`` or ``LEG-B``, if that leg was recorded."""
@@ -274,6 +280,8 @@ class CallReport:
         """The whole report as JSON-ready data (events and responses included)."""
         data = asdict(self)
         data["billableMinutes"] = self.billable_minutes
+        if self.arrival is None:
+            del data["arrival"]  # the report of a call without arrival keeps its shape
         return data
 
     def to_json(self) -> str:
@@ -327,4 +335,7 @@ class CallReport:
         lines.append("")
         lines.append(f"problems: {len(self.problems) or 'none'}")
         lines.extend(f"  {problem}" for problem in self.problems)
+        if self.arrival is not None:
+            lines.append("")
+            lines.extend(self.arrival.to_lines())
         return "\n".join(lines) + "\n"
