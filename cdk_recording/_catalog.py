@@ -304,11 +304,12 @@ class RecordingCatalog(Construct):
             statements=[
                 iam.PolicyStatement(
                     sid="CatalogItems",
+                    # Query reads the call's own items (partition TX#<id>), never an index.
                     actions=[
                         "dynamodb:GetItem",
                         "dynamodb:PutItem",
                         "dynamodb:UpdateItem",
-                        "dynamodb:ConditionCheckItem",
+                        "dynamodb:Query",
                     ],
                     resources=[self.table.table_arn],
                 ),

@@ -138,7 +138,7 @@ def fact_item(
 ) -> dict[str, Any]:
     return {
         "pk": f"TX#{tx}",
-        "sk": f"FACT#{at}#{sequence:06d}#{n:02d}",
+        "sk": f"FACT#{sequence:06d}#{n:02d}",
         "transactionId": tx,
         "kind": kind,
         "at": at,

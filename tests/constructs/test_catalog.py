@@ -217,6 +217,18 @@ def test_facts_and_sweep_have_no_s3_access(default: Template) -> None:
             assert not any(a.startswith("s3:") for a in _actions(statement)), statement
 
 
+def test_facts_consumer_writes_only_the_table_itself(default: Template) -> None:
+    table_id = _logical_id(default, "AWS::DynamoDB::Table", "CatalogTable")
+    items = _by_sid(_policy_statements(default, "FactsRolePolicy"))["CatalogItems"]
+    assert sorted(_actions(items)) == [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ]
+    assert items["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+
+
 def test_sweep_queries_only_the_pending_index(default: Template) -> None:
     statements = _by_sid(_policy_statements(default, "SweepRolePolicy"))
     query = statements["OverdueRecordings"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 from recording_processor import handler as handler_module
 from recording_processor import schema
+from recording_processor._keys import iso_utc
 from recording_processor.handler import facts_handler
 
 from tests.processor.calls import (
@@ -106,8 +108,8 @@ def test_a_full_call_becomes_its_catalog_items(aws: Aws, output: Output) -> None
         "recording-resumed",
         "call-ended",
     ]
-    assert facts[1]["sk"] == f"FACT#{at(2)}#000002#00"
-    assert facts[2]["sk"] == f"FACT#{at(2)}#000002#01"
+    assert facts[1]["sk"] == "FACT#000002#00"
+    assert facts[2]["sk"] == "FACT#000002#01"
     assert facts[2]["detail"] == {"track": "BOTH", "destination": "recordings/calls"}
     assert facts[4]["callId"] == LEG_B_CALL_ID
     assert output.metric_values("FactsProcessed") == [1] * 7
@@ -503,3 +505,19 @@ def test_a_started_item_gets_the_sma_and_numbers_of_its_leg(aws: Aws, output: Ou
         CALLEE,
         SMA_ID,
     )
+
+
+def test_a_retried_invocation_adds_no_second_fact_and_no_pause(aws: Aws, output: Output) -> None:
+    """The service retries an invocation answered too slowly: same sequence, a later clock."""
+    runtime = make_catalog_runtime(aws, output)
+    calls = realistic_call()
+    for body in calls:
+        assert send(runtime, body) == []
+    # pauses/resumes are sets of fact ids that include the clock; pausedSeconds is what they mean.
+    before = catalog(aws, ignore=("pauses", "resumes"))
+    for body in calls:
+        later = datetime.fromisoformat(str(body["at"])) + timedelta(seconds=2)
+        assert send(runtime, {**body, "at": iso_utc(later)}) == []
+    after = catalog(aws, ignore=("pauses", "resumes"))
+    assert len([k for k in after if "|FACT#" in k]) == 8
+    assert after == before

@@ -154,9 +154,14 @@ class RecordingFacts:
     resumes: frozenset[str] = field(default_factory=frozenset)
 
 
-def fact_sort_key(at: str, sequence: int, index: int) -> str:
-    """``FACT#<at>#<sequence:06d>#<n:02d>``: a fact's audit item, in time order."""
-    return f"FACT#{at}#{sequence:06d}#{index:02d}"
+def fact_sort_key(sequence: int, index: int) -> str:
+    """``FACT#<sequence:06d>#<n:02d>``: a fact's audit item, in the call's order.
+
+    Keyed by the SMA's own sequence, not the handler's clock: when the service retries an
+    invocation the handler answered too slowly, the same facts come again with a later ``at``,
+    and must land on the same item (the first one written is kept).
+    """
+    return f"FACT#{sequence:06d}#{index:02d}"
 
 
 def number_key(transaction_id: str, number: str) -> dict[str, str]:
@@ -169,7 +174,7 @@ def fact_items(message: FactsMessage) -> list[dict[str, Any]]:
     for fact in message.facts:
         item: dict[str, Any] = {
             "pk": f"TX#{message.transaction_id}",
-            "sk": fact_sort_key(message.at, message.sequence, fact.index),
+            "sk": fact_sort_key(message.sequence, fact.index),
             "transactionId": message.transaction_id,
             "kind": fact.kind,
             "at": message.at,
@@ -251,7 +256,7 @@ def recording_facts(message: FactsMessage) -> dict[str, RecordingFacts]:
 
         def ids_of(kind: str, facts: list[Any] = facts) -> frozenset[str]:
             return frozenset(
-                fact_sort_key(message.at, message.sequence, f.index).removeprefix("FACT#")
+                f"{message.at}#{message.sequence:06d}#{f.index:02d}"
                 for f in facts
                 if f.kind == kind
             )

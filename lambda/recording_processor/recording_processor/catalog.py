@@ -65,7 +65,7 @@ class Call:
         None when neither the facts consumer nor a delivery has written it yet.
     :param recordings: its recording items (``started``, ``missing`` or ``delivered``), by call id.
     :param numbers: its ``NUM#`` items (each number that took part, with its role and leg).
-    :param facts: its ``FACT#`` items, in order (time, then handler sequence, then position).
+    :param facts: its ``FACT#`` items, in order (the SMA sequence, then position in the message).
     """
 
     transaction_id: str
