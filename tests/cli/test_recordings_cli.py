@@ -470,8 +470,23 @@ def stub_stack(
 STACK = ["--stack", "Recording", "--region", REGION]
 
 
+def _example_outputs() -> list[str]:
+    """The output keys of the example stack as synthesized (the compliance snapshot)."""
+    snapshot = (
+        Path(__file__).resolve().parents[1]
+        / "compliance/__snapshots__/test_snapshots/test_example_stack_template[us-east-1].json"
+    )
+    return sorted(json.loads(snapshot.read_text(encoding="utf-8"))["Outputs"])
+
+
 @pytest.mark.parametrize(
-    "key", ["CatalogTableName", "CatalogTableNameB1C2D3E4", "CallRecordingCatalogTableName0A1B2C3D"]
+    "key",
+    [
+        "CatalogTableName",
+        "CatalogTableNameB1C2D3E4",
+        "CallRecordingCatalogTableName0A1B2C3D",
+        *[k for k in _example_outputs() if "Catalog" in k],
+    ],
 )
 def test_stack_output_names_the_table(
     capsys: pytest.CaptureFixture[str],
