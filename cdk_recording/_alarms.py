@@ -20,6 +20,7 @@ from constructs import Construct
 from cdk_recording._catalog import RecordingCatalog
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import METRICS_NAMESPACE
+from cdk_recording._metrics import application_metric
 
 __all__ = ["ALARMS", "AlarmSpec", "RecordingAlarms"]
 
@@ -161,12 +162,8 @@ class RecordingAlarms(Construct):
             self.dashboard = self._dashboard(handler, catalog)
 
     def _metric(self, name: str, statistic: str = "Sum") -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=self.namespace,
-            metric_name=name,
-            dimensions_map={"Application": self.application},
-            statistic=statistic,
-            period=_FIVE_MINUTES,
+        return application_metric(
+            self.namespace, self.application, name, statistic=statistic, period=_FIVE_MINUTES
         )
 
     def _alarm(self, spec_id: str, metric: cloudwatch.IMetric, periods: int = 1) -> None:

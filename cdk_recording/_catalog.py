@@ -43,6 +43,7 @@ from cdk_recording._defaults import (
 )
 from cdk_recording._handler import application_name
 from cdk_recording._logs import encrypted_log_group, function_role
+from cdk_recording._metrics import application_metric
 from cdk_recording._storage import RecordingStorage
 from cdk_recording._validation import Problems, is_token
 
@@ -483,12 +484,8 @@ class RecordingCatalog(Construct):
 
     def metric(self, metric_name: str, **options: Any) -> cloudwatch.Metric:
         """A metric the catalog's functions emit (sum over 5 minutes unless ``options`` say otherwise)."""
-        options.setdefault("statistic", "Sum")
-        return cloudwatch.Metric(
-            namespace=self.metrics_namespace,
-            metric_name=metric_name,
-            dimensions_map={"Application": self.application_name},
-            **options,
+        return application_metric(
+            self.metrics_namespace, self.application_name, metric_name, **options
         )
 
     def metric_recording_delivered(self, **options: Any) -> cloudwatch.Metric:

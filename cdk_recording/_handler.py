@@ -27,6 +27,7 @@ from cdk_recording._defaults import (
     METRICS_NAMESPACE,
 )
 from cdk_recording._logs import encrypted_log_group, function_role
+from cdk_recording._metrics import application_metric
 from cdk_recording._storage import RecordingStorage, validate_prefix
 from cdk_recording._validation import Problems, check_e164, is_token
 
@@ -523,12 +524,8 @@ class RecordingHandler(Construct):
 
     def metric(self, metric_name: str, **options: Any) -> cloudwatch.Metric:
         """A metric the handler emits (sum over 5 minutes unless ``options`` say otherwise)."""
-        options.setdefault("statistic", "Sum")
-        return cloudwatch.Metric(
-            namespace=self.metrics_namespace,
-            metric_name=metric_name,
-            dimensions_map={"Application": self.application_name},
-            **options,
+        return application_metric(
+            self.metrics_namespace, self.application_name, metric_name, **options
         )
 
     def metric_recording_started(self, **options: Any) -> cloudwatch.Metric:
