@@ -75,13 +75,16 @@ ALARMS: dict[str, AlarmSpec] = {
         AlarmSpec(
             "RecordingMissing",
             "A recording started but did not arrive in the bucket in time after its call ended.",
-            "Run `cdk-recording recordings list --status missing` and check the bucket policy, "
-            "the key policy and the SMA's message logs for those transaction ids.",
+            "Run `cdk-recording recordings list --day YYYY-MM-DD --status missing` and check "
+            "the bucket policy, the key policy and the SMA's message logs for those transaction "
+            "ids.",
         ),
         AlarmSpec(
             "ProcessorFailing",
-            "The catalog's functions kept failing for 15 minutes (retries are under way).",
-            "Read the catalog functions' log lines with level ERROR for the reason.",
+            "The catalog's functions (arrival, facts, missing sweep) kept failing for 15 minutes; "
+            "retries are under way, but a failing sweep reports no missing recording.",
+            "Read the catalog functions' log lines with level ERROR for the reason (a key policy "
+            "or permission error after a change of encryption is the usual cause).",
         ),
         AlarmSpec(
             "ArrivalDeadLetters",

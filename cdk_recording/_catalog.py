@@ -197,6 +197,27 @@ class RecordingCatalog(Construct):
             actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
             resources=[self.table.table_arn],
         )
+        # A table encrypted with the recording key: every reader and writer uses the key, through
+        # DynamoDB only.
+        table_key = (
+            [
+                iam.PolicyStatement(
+                    sid="CatalogKey",
+                    actions=[
+                        "kms:Decrypt",
+                        "kms:Encrypt",
+                        "kms:GenerateDataKey*",
+                        "kms:DescribeKey",
+                    ],
+                    resources=[key.key_arn],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}
+                    },
+                )
+            ]
+            if key is not None
+            else []
+        )
         put_events = iam.PolicyStatement(
             sid="PutCatalogEvents",
             actions=["events:PutEvents"],
@@ -246,13 +267,16 @@ class RecordingCatalog(Construct):
             statements=[
                 *read_statements,
                 table_items,
+                *table_key,
                 put_events,
                 *_consume(self.arrival_queue, None, "ArrivalQueue"),
             ],
             timeout=_ARRIVAL_TIMEOUT,
             memory_size=_ARRIVAL_MEMORY_MB,
         )
-        _subscribe(self.arrival_function, self.arrival_queue)
+        # One recording per invocation: the timeout then bounds the hash of one object (a 4-hour
+        # stereo call is about 460 MB), never of a batch of them.
+        _subscribe(self.arrival_function, self.arrival_queue, batch_size=1)
         bucket = storage.bucket.node.default_child
         if isinstance(bucket, cdk.CfnResource):
             acknowledge(
@@ -314,12 +338,13 @@ class RecordingCatalog(Construct):
                     ],
                     resources=[self.table.table_arn],
                 ),
+                *table_key,
                 *_consume(self.facts_queue, key, "FactsQueue"),
             ],
             timeout=_FACTS_TIMEOUT,
             memory_size=_SMALL_MEMORY_MB,
         )
-        _subscribe(self.facts_function, self.facts_queue)
+        _subscribe(self.facts_function, self.facts_queue, batch_size=10)
 
         # -- delivery assurance ------------------------------------------------------------------
         self.sweep_function = self._function(
@@ -339,6 +364,7 @@ class RecordingCatalog(Construct):
                     actions=["dynamodb:UpdateItem"],
                     resources=[self.table.table_arn],
                 ),
+                *table_key,
                 put_events,
             ],
             timeout=_SWEEP_TIMEOUT,
@@ -525,8 +551,8 @@ _ESM_REASON = (
 )
 
 
-def _subscribe(function: lambda_.Function, queue: sqs.IQueue) -> None:
-    source = sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True)
+def _subscribe(function: lambda_.Function, queue: sqs.IQueue, batch_size: int) -> None:
+    source = sources.SqsEventSource(queue, batch_size=batch_size, report_batch_item_failures=True)
     function.add_event_source(source)
     for child in function.node.children:
         if isinstance(child, lambda_.EventSourceMapping):

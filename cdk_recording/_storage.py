@@ -412,6 +412,11 @@ class RecordingStorage(Construct):
         notifications turned on by its owner, and a synth warning says so.
         """
         cfn = self.bucket.node.default_child
+        if isinstance(self.bucket, s3.Bucket) and self.bucket.node.try_find_child("Notifications"):
+            # The bucket already has aws-cdk-lib notifications: their custom resource rewrites the
+            # whole notification configuration after deploy, so EventBridge goes through it too.
+            self.bucket.enable_event_bridge_notification()
+            return
         if isinstance(cfn, s3.CfnBucket):
             cfn.add_property_override(
                 "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True

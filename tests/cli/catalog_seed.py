@@ -93,7 +93,10 @@ def recording_item(
         item["gsi3pk"] = pending_shard(tx)
         item["gsi3sk"] = "2026-12-04T23:59:00.000Z"
     if status == "missing":
+        # As the missing sweep writes it: in the day index under the recording's start.
         item["stoppedAt"] = started
+        item["gsi2pk"] = f"DAY#{started[:10]}"
+        item["gsi2sk"] = f"{started}#{tx}#{call_id}"
     if status == "delivered":
         key = f"calls/{started[:10].replace('-', '/')}/{tx}_{call_id}.wav"
         item.update(

@@ -258,7 +258,10 @@ def test_list_by_number_in_a_range(
             ["--since", "2026-12-01", "--until", "2026-12-31", "--status", "delivered"],
             [(TX_A, CALL_A1), (TX_B, CALL_B1)],
         ),
-        (["--since", "2026-12-01", "--until", "2026-12-31", "--status", "missing"], []),
+        (
+            ["--since", "2026-12-01", "--until", "2026-12-31", "--status", "missing"],
+            [(TX_A, CALL_A2)],
+        ),
     ],
     ids=["number-missing", "number-none", "number-started", "days-delivered", "days-missing"],
 )

@@ -388,3 +388,53 @@ def test_a_bucket_of_the_app_passed_in_gets_eventbridge_on() -> None:
         "AWS::S3::Bucket",
         {"NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}},
     )
+
+
+@pytest.mark.parametrize("role", ["ArrivalRolePolicy", "FactsRolePolicy", "SweepRolePolicy"])
+def test_every_catalog_function_may_use_the_table_key_through_dynamodb_only(
+    kms_encrypted: Template, role: str
+) -> None:
+    key_id = _logical_id(kms_encrypted, "AWS::KMS::Key", "StorageKey")
+    statement = _by_sid(_policy_statements(kms_encrypted, role))["CatalogKey"]
+    assert sorted(_actions(statement)) == [
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey*",
+    ]
+    assert statement["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert statement["Condition"] == {
+        "StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}
+    }
+
+
+def test_no_key_statement_without_a_customer_key(default: Template) -> None:
+    for role in ("ArrivalRolePolicy", "FactsRolePolicy", "SweepRolePolicy"):
+        assert "CatalogKey" not in _by_sid(_policy_statements(default, role))
+
+
+def test_arrival_takes_one_recording_per_invocation(default: Template) -> None:
+    queue_id = _logical_id(default, "AWS::SQS::Queue", "ArrivalQueue")
+    mapping = _one(
+        default,
+        "AWS::Lambda::EventSourceMapping",
+        {"EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]}},
+    )
+    assert mapping["Properties"]["BatchSize"] == 1
+
+
+def test_a_bucket_with_cdk_notifications_gets_eventbridge_through_them() -> None:
+    """aws-cdk-lib's notifications resource rewrites the whole configuration after deploy."""
+    from aws_cdk import aws_s3_notifications as notifications
+    from aws_cdk import aws_sqs as sqs
+
+    stack = make_stack()
+    bucket = s3.Bucket(stack, "Mine", versioned=True)
+    bucket.add_event_notification(
+        s3.EventType.OBJECT_REMOVED, notifications.SqsDestination(sqs.Queue(stack, "Removed"))
+    )
+    storage = RecordingStorage(stack, "Storage", bucket=bucket)
+    RecordingCatalog(stack, "Catalog", storage=storage)
+    template = Template.from_stack(stack)
+    [notification] = template.find_resources("Custom::S3BucketNotifications").values()
+    assert notification["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"] == {}

@@ -460,7 +460,7 @@ def test_a_failed_write_is_retried_and_the_retry_completes(aws: Aws, output: Out
     assert len(failed) == 1
     assert aws.recording_item() is None
     assert aws.call_item() is not None  # the other message of the batch went through
-    assert [m["reason"] for m in output.metrics if "FactsFailed" in m] == ["catalog-write"]
+    assert [m["reason"] for m in output.metrics if "ProcessorFailed" in m] == ["catalog-write"]
 
     assert send(make_catalog_runtime(aws, output), body) == []
     assert aws.recording_item()["status"] == "started"  # type: ignore[index]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ from recording_processor._config import CatalogConfig, ConfigError
 from recording_processor._ledger import Timing, paused_seconds, pending_deadline
 from recording_processor._sweep import sweep
 from recording_processor._telemetry import Logger
+from recording_processor.catalog import list_day
 from recording_processor.handler import sweep_handler
 
 from tests.processor.calls import (
@@ -23,6 +24,7 @@ from tests.processor.calls import (
     at,
     deliver_recording,
     fact,
+    leg_a,
     make_catalog_runtime,
     message,
     missing_events,
@@ -30,7 +32,7 @@ from tests.processor.calls import (
     send,
     sweep_at,
 )
-from tests.processor.conftest import CALL_ID, REGION, TRANSACTION_ID, Aws, Output
+from tests.processor.conftest import CALL_ID, REGION, TABLE, TRANSACTION_ID, Aws, Output
 
 #: After the default recording's deadline (the call ends at T0+90 s; grace 15 minutes).
 LATE = T0 + timedelta(minutes=20)
@@ -56,6 +58,12 @@ def test_an_overdue_recording_is_marked_missing_and_announced_once(
     assert recording["missingAt"] == "2026-11-24T12:20:00.250Z"
     assert "gsi3pk" not in recording
     assert "gsi3sk" not in recording
+    # In the day index, so `recordings list --day ... --status missing` finds it.
+    assert recording["gsi2pk"] == "DAY#2026-11-24"
+    assert recording["gsi2sk"] == f"{at(3)}#{TRANSACTION_ID}#{CALL_ID}"
+    table = boto3.resource("dynamodb", region_name=REGION).Table(TABLE)
+    listed = list_day(table, date(2026, 11, 24))
+    assert [(r["callId"], r["status"]) for r in listed] == [(CALL_ID, "missing")]
     events = missing_events(aws)
     assert len(events) == 1
     assert events[0]["source"] == "cdk-recording"
@@ -298,3 +306,92 @@ def test_pending_deadline() -> None:
     )
     assert pending_deadline({"startedAt": at(3), "stoppedAt": at(60)}, timing) == at(60 + 900)
     assert pending_deadline({"startedAt": at(3), "failedAt": at(4)}, timing) == at(4 + 900)
+
+
+# -- what is awaited: only recordings a file can come from -------------------------------------------
+
+
+def _consent_then_hangup() -> list[dict[str, Any]]:
+    """Consent and StartCallRecording are answered together; the caller hangs up during consent."""
+    return [
+        message(1, 0.1, [fact("call-started")], event_type="NEW_INBOUND_CALL"),
+        message(
+            2,
+            1,
+            [fact("recording-requested", track="BOTH", destination="recordings/calls")],
+            event_type="NEW_INBOUND_CALL",
+        ),
+        message(
+            3,
+            4,
+            [fact("call-ended", leg=None)],
+            participants=[leg_a("Disconnected", started=False)],
+            event_type="HANGUP",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("order", ["in-order", "reversed"])
+def test_a_caller_who_hangs_up_during_consent_is_not_reported_missing(
+    aws: Aws, output: Output, order: str
+) -> None:
+    runtime = make_catalog_runtime(aws, output)
+    messages = _consent_then_hangup()
+    for body in messages if order == "in-order" else reversed(messages):
+        assert send(runtime, body) == []
+    recording = aws.recording_item()
+    assert recording is not None
+    assert recording["status"] == "not-started"
+    assert "gsi3pk" not in recording
+    assert sweep_at(aws, output, T0 + timedelta(days=3))["examined"] == 0
+    assert missing_events(aws) == []
+
+
+def test_a_start_confirmed_after_the_hangup_message_is_awaited_again(
+    aws: Aws, output: Output
+) -> None:
+    runtime = make_catalog_runtime(aws, output)
+    for body in _consent_then_hangup():
+        assert send(runtime, body) == []
+    started = message(4, 3, [fact("recording-started", track="BOTH")])
+    assert send(runtime, started) == []
+    recording = aws.recording_item()
+    assert recording is not None
+    assert recording["status"] == "started"
+    assert recording["gsi3sk"] == at(4 + 15 * 60)
+    assert sweep_at(aws, output, T0 + timedelta(minutes=20))["examined"] == 1
+    assert len(missing_events(aws)) == 1
+
+
+def test_a_failed_pause_does_not_move_the_deadline(aws: Aws, output: Output) -> None:
+    runtime = make_catalog_runtime(aws, output)
+    for body in realistic_call()[:4]:
+        assert send(runtime, body) == []
+    before = aws.recording_item()
+    assert before is not None
+    failed = message(
+        5,
+        60,
+        [fact("recording-failed", action="PauseCallRecording", final=False)],
+    )
+    assert send(runtime, failed) == []
+    after = aws.recording_item()
+    assert after is not None
+    assert (after["status"], after["gsi3sk"]) == ("started", before["gsi3sk"])
+    assert "failedAt" not in after
+    assert sweep_at(aws, output, T0 + timedelta(minutes=20))["examined"] == 0
+
+
+def test_a_start_that_failed_for_good_is_not_awaited(aws: Aws, output: Output) -> None:
+    runtime = make_catalog_runtime(aws, output)
+    bodies = [
+        _consent_then_hangup()[1],
+        message(3, 2, [fact("recording-failed", action="StartCallRecording", final=True)]),
+    ]
+    for body in bodies:
+        assert send(runtime, body) == []
+    recording = aws.recording_item()
+    assert recording is not None
+    assert recording["status"] == "failed"
+    assert "gsi3pk" not in recording
+    assert sweep_at(aws, output, T0 + timedelta(days=3))["examined"] == 0

@@ -109,7 +109,7 @@ def process_facts(body: object, services: FactsServices, log: Logger) -> FactsOu
             reason=failed.reason,
             detail=str(failed),
         )
-        services.metrics.emit({"FactsFailed": (1, "Count")}, reason=failed.reason, **properties)
+        services.metrics.emit({"ProcessorFailed": (1, "Count")}, reason=failed.reason, **properties)
         return FactsOutcome("failed", retry=True, reason=failed.reason)
     except Exception as error:
         log.error(
@@ -119,7 +119,7 @@ def process_facts(body: object, services: FactsServices, log: Logger) -> FactsOu
             detail=str(error),
             stack=traceback.format_exc(limit=8),
         )
-        services.metrics.emit({"FactsFailed": (1, "Count")}, reason="unexpected", **properties)
+        services.metrics.emit({"ProcessorFailed": (1, "Count")}, reason="unexpected", **properties)
         return FactsOutcome("failed", retry=True, reason="unexpected")
     log.info(
         "facts processed",

@@ -37,12 +37,15 @@ from recording_processor._keys import iso_utc
 from recording_processor._record import ABSENT, MISSING, SCHEMA_VERSION, Update, call_key
 
 __all__ = [
+    "FAILED",
     "MISSING",
+    "NOT_STARTED",
     "STARTED",
     "CallFacts",
     "NumberFacts",
     "RecordingFacts",
     "Timing",
+    "awaited_status",
     "call_facts",
     "call_update",
     "fact_items",
@@ -58,6 +61,12 @@ __all__ = [
 ]
 
 STARTED: Final = "started"
+#: The start of the recording failed for good: no file is expected.
+FAILED: Final = "failed"
+#: Requested, but the call ended before the start was confirmed: no file is expected.
+NOT_STARTED: Final = "not-started"
+#: The statuses the facts set; ``missing`` (the sweep's) and ``delivered`` are never overwritten.
+_FACT_STATUSES: Final = (STARTED, FAILED, NOT_STARTED)
 
 _MILLISECOND = Decimal("0.001")
 _LEG_ORDER = {"LEG-A": 0, "LEG-B": 1}
@@ -252,7 +261,7 @@ def recording_facts(message: FactsMessage) -> dict[str, RecordingFacts]:
         )
 
         def at_of(kind: str, facts: list[Any] = facts) -> str | None:
-            return message.at if any(f.kind == kind for f in facts) else None
+            return message.at if any(f.kind == kind and _counts(f) for f in facts) else None
 
         def ids_of(kind: str, facts: list[Any] = facts) -> frozenset[str]:
             return frozenset(
@@ -382,23 +391,48 @@ def recording_update(
         state["pausedSeconds"] = paused_seconds(
             state["pauses"], state["resumes"] or frozenset(), state["stoppedAt"]
         )
+    remove: tuple[str, ...] = ()
     status = old.get("status")
-    pending = known and status in (None, STARTED) and "versionId" not in old
-    if pending:
-        state["status"] = STARTED
-        deadline = pending_deadline(state, timing)
+    if known and status in (None, *_FACT_STATUSES) and "versionId" not in old:
+        state["status"] = awaited_status(state)
+        deadline = pending_deadline(state, timing) if state["status"] == STARTED else None
         if deadline is not None:
             state["gsi3pk"] = schema.pending_shard(transaction_id)
             state["gsi3sk"] = deadline
+        else:
+            remove = tuple(name for name in ("gsi3pk", "gsi3sk") if name in old)
     changes = _changes(old, state)
-    if not changes:
+    if not changes and not remove:
         return None
     changes.update(transactionId=transaction_id, callId=call_id, schemaVersion=SCHEMA_VERSION)
     return Update(
         key={"pk": f"TX#{transaction_id}", "sk": f"REC#{call_id}"},
         set=changes,
+        remove=remove,
         expect=_as_read(old, _RECORDING_OWNED),
     )
+
+
+def awaited_status(item: Mapping[str, Any]) -> str:
+    """What the facts say about a recording's file, before it arrives.
+
+    * ``started``: the start was confirmed, or it was requested and the call still goes on: a
+      file is awaited (the pending index holds it);
+    * ``failed``: the start failed for good (a failed pause, resume or stop is not final: the
+      recording goes on) and never succeeded: no file is expected, ``RecordingFailed`` already
+      counted it;
+    * ``not-started``: requested, but the call ended before the start was confirmed (a caller
+      who hangs up during the consent announcement): no file is expected.
+
+    Derived from the merged attributes only, so any order of the facts gives the same status.
+    """
+    if _text(item.get("startedAt")):
+        return STARTED
+    if _text(item.get("failedAt")):
+        return FAILED
+    if _text(item.get("stoppedAt")):
+        return NOT_STARTED
+    return STARTED
 
 
 def pending_deadline(item: Mapping[str, Any], timing: Timing) -> str | None:
@@ -448,6 +482,14 @@ def _consent(old: object, facts: CallFacts) -> dict[str, Any] | None:
     if played is None and not legs:
         return None
     return {"playedAt": played, "legs": sorted(legs, key=lambda leg: (_LEG_ORDER.get(leg, 9), leg))}
+
+
+def _counts(fact: Any) -> bool:
+    """Whether a fact moves the recording's state: a failure only when final (a failed pause,
+    resume or stop leaves the recording running; ``detail.final`` absent counts as final)."""
+    if fact.kind != "recording-failed":
+        return True
+    return (fact.detail or {}).get("final") is not False
 
 
 def _changes(old: Mapping[str, Any], target: Mapping[str, Any]) -> dict[str, Any]:

@@ -118,6 +118,8 @@ def sweep(services: SweepServices, log: Logger, max_items: int = MAX_SWEEP_ITEMS
         values["SweepRaced"] = (report.raced, "Count")
     if report.failed:
         values["SweepFailed"] = (report.failed, "Count")
+        # The catalog's one failure metric, which the ProcessorFailing alarm watches.
+        values["ProcessorFailed"] = (report.failed, "Count")
     services.metrics.emit(values)
     level = "WARNING" if report.backlog or report.failed else "INFO"
     log.log(level, "sweep finished", **report.as_dict(), limit=max_items, now=now)
@@ -167,7 +169,7 @@ def _mark(
         return
     marked = Update(
         key=key,
-        set={"status": MISSING, "missingAt": now},
+        set={"status": MISSING, "missingAt": now, **_day_index(item)},
         remove=("gsi3pk", "gsi3sk"),
         expect={"status": STARTED, "versionId": ABSENT, "gsi3sk": deadline},
     )
@@ -205,6 +207,19 @@ def _mark(
     )
 
 
+def _day_index(item: Mapping[str, Any]) -> dict[str, str]:
+    """The day index keys of a missing recording, so a day's listing shows it next to the
+    delivered ones (``recordings list --day ... --status missing``); a late delivery rewrites
+    them from its key."""
+    start = item.get("startedAt") or item.get("requestedAt")
+    if not isinstance(start, str) or len(start) < 10:
+        return {}
+    return {
+        "gsi2pk": f"DAY#{start[:10]}",
+        "gsi2sk": f"{start}#{item.get('transactionId')}#{item.get('callId')}",
+    }
+
+
 def _unmark(
     key: Mapping[str, str],
     item: Mapping[str, Any],
@@ -218,7 +233,7 @@ def _unmark(
     restore = Update(
         key=key,
         set={"status": STARTED, "gsi3pk": str(item.get("gsi3pk")), "gsi3sk": deadline},
-        remove=("missingAt",),
+        remove=("missingAt", *_day_index(item)),
         expect={"status": MISSING, "versionId": ABSENT, "missingAt": now},
     )
     try:

@@ -213,7 +213,7 @@ def facts_handler(
     try:
         runtime = runtime or _lambda_catalog_runtime()
     except ConfigError as error:
-        return _misconfigured(records, request_id, error, "FactsFailed")
+        return _misconfigured(records, request_id, error, "ProcessorFailed")
     services = runtime.facts_services()
     log = Logger(runtime.write, {"requestId": request_id}, runtime.log_level, runtime.clock)
     return _batch(records, log, lambda body, record_log: process_facts(body, services, record_log))
