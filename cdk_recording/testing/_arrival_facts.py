@@ -52,16 +52,19 @@ def capturing_facts(handler: object, queue_url: str, client: SQSClient) -> Itera
 
     The recording handler (``sma_recording.entry.RecordingHandler``) keeps its cold start's
     ``Runtime`` in ``runtime``, whose ``facts_queue`` is what ``SMA_RECORDING_FACTS_QUEUE_URL``
-    sets in Lambda. Any other handler sends no facts the simulator can capture (yields False). The
+    sets in Lambda. Any other handler (the wrapper included) sends no facts the simulator can
+    capture (yields False). The
     runtime's previous queue is put back afterwards.
     """
     from sma_recording._facts_queue import FactsQueue
-    from sma_recording._runtime import Runtime
+    from sma_recording.entry import RecordingHandler
 
-    runtime = getattr(handler, "runtime", None)
-    if not isinstance(runtime, Runtime):
+    # Only the recording handler sends facts: the wrapper (sma_recording.wrapper) shares the
+    # Runtime class but never calls send_facts, so a queue given to it would stay empty.
+    if not isinstance(handler, RecordingHandler):
         yield False
         return
+    runtime = handler.runtime
     previous = runtime.facts_queue
     runtime.facts_queue = FactsQueue(queue_url, client=client)
     try:
