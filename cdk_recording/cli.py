@@ -224,8 +224,11 @@ the example app's configuration plus a bridge. With --handler, --config is put i
 SMA_RECORDING_CONFIG environment variable for the run, and the current directory is importable.
 
 Nothing reaches AWS: the SIP media application is emulated in-process on a simulated clock.
+With --arrival, the recordings and the recording handler's call facts then go through the real
+arrival processor, facts consumer and missing sweep over moto (a dev dependency).
 
-exit status: 0 the call ran without problems, 1 the handler caused problems (they are listed),
+exit status: 0 the call ran without problems, 1 the handler caused problems (they are listed)
+or, with --arrival, the catalog disagrees with the call,
 2 invalid scenario, configuration, handler or arguments, or an output folder that cannot be written."""
 
 
@@ -272,13 +275,37 @@ def _add_simulate(subcommands: Subcommands) -> None:
         help="then run the recordings through the arrival processor over moto and print the "
         "catalog items and Recording Available events (needs moto, a dev dependency)",
     )
+    parser.add_argument(
+        "--facts-after-delivery",
+        action="store_true",
+        help="with --arrival: feed the call facts to the facts consumer after the recordings are "
+        "delivered (default: before, as usually in production)",
+    )
+    parser.add_argument(
+        "--drop-recording",
+        action="store_true",
+        help="with --arrival: lose every recording on the way (never delivered); the missing "
+        "sweep then runs past the deadline and reports it",
+    )
     parser.set_defaults(run=_run_simulate)
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
     # Imported here: the other subcommands never load the simulator.
-    from cdk_recording.testing import HandlerError, ScenarioError, simulate
+    from cdk_recording.testing import ArrivalPlan, HandlerError, ScenarioError, simulate
 
+    for flag, given in (
+        ("--facts-after-delivery", args.facts_after_delivery),
+        ("--drop-recording", args.drop_recording),
+    ):
+        if given and not args.arrival:
+            raise CommandError(
+                f"{flag} needs --arrival (it says how the arrival is played)", EXIT_USAGE
+            )
+    plan = ArrivalPlan(
+        facts="after" if args.facts_after_delivery else "before",
+        drop=("LEG-A", "LEG-B") if args.drop_recording else (),
+    )
     try:
         report = simulate(
             args.scenario,
@@ -286,6 +313,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
             config=args.config,
             out=args.out,
             arrival=args.arrival,
+            plan=plan,
         )
     except (ScenarioError, HandlerError) as error:
         raise CommandError(str(error), EXIT_USAGE) from error

@@ -13,15 +13,23 @@ a :class:`FolderSink`, :class:`S3Sink` or :class:`MemorySink`) and the billable 
     print(report.to_text())
 
 With ``SmaSimulator(..., arrival=ArrivalDouble)`` the recordings then go through the real arrival
-processor over moto (a development dependency, imported only then), and the report's ``arrival``
-holds the catalog items and "Recording Available" events it produced.
+processor over moto (a development dependency, imported only then), the recording handler's call
+facts go through the real facts consumer and the missing sweep runs after; the report's
+``arrival`` holds the catalog items, the facts and the events they produced
+(:class:`ArrivalPlan` plays the facts after the delivery, or loses recordings on the way).
 
 See ``docs/simulator.md`` for the scenario format, what is modelled and the arrival.
 """
 
 from __future__ import annotations
 
-from cdk_recording.testing._arrival import ArrivalDelivery, ArrivalReport
+from cdk_recording.testing._arrival import (
+    ArrivalDelivery,
+    ArrivalPlan,
+    ArrivalReport,
+    FactsOrder,
+    SweepRun,
+)
 from cdk_recording.testing._arrival_moto import (
     ArrivalDouble,
     ArrivalUnavailable,
@@ -126,6 +134,7 @@ __all__ = [
     "Answer",
     "ArrivalDelivery",
     "ArrivalDouble",
+    "ArrivalPlan",
     "ArrivalReport",
     "ArrivalUnavailable",
     "AudioProfile",
@@ -136,6 +145,7 @@ __all__ = [
     "Delivery",
     "Digits",
     "ErrorForm",
+    "FactsOrder",
     "FolderSink",
     "Handler",
     "HandlerError",
@@ -166,6 +176,7 @@ __all__ = [
     "Step",
     "StepAction",
     "StoredRecording",
+    "SweepRun",
     "TimelineEntry",
     "UpdateRequest",
     "ValidationIssue",

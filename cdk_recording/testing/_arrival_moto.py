@@ -7,6 +7,11 @@ with a ``Runtime`` over those clients. For each recording a call delivered, it p
 §3.4 metadata under the recording's key, builds the ``Object Created`` event S3 would send, wraps
 it into an SQS record as the construct's rule and queue would, and calls the handler.
 
+It also holds the facts queue: during a call the recording handler sends its facts messages there
+(:meth:`ArrivalDouble.capturing_facts`), and :meth:`ArrivalDouble.feed_facts` drains them into the
+real facts consumer, before or after the delivery (:class:`~cdk_recording.testing.ArrivalPlan`);
+the missing sweep then runs past the call's deadlines (``_arrival_facts.py``).
+
 moto is a development dependency, not a runtime one: it is imported only by
 :meth:`ArrivalDouble.in_moto`, which raises :class:`ArrivalUnavailable` when it is missing. The
 processor's package lives in ``lambda/recording_processor`` (``cdk_recording/_lambda`` in a wheel)
@@ -30,9 +35,19 @@ from typing import TYPE_CHECKING, Any
 from cdk_recording._assets import lambda_asset_path
 from cdk_recording.testing._arrival import (
     ArrivalDelivery,
+    ArrivalPlan,
     ArrivalReport,
+    SweepRun,
     object_created_event,
     sqs_record,
+)
+from cdk_recording.testing._arrival_checks import disagreements
+from cdk_recording.testing._arrival_facts import (
+    FACTS_QUEUE,
+    FactsFeed,
+    capturing_facts,
+    drain_facts,
+    sweep_after,
 )
 from cdk_recording.testing._report import CallReport
 from cdk_recording.testing._sinks import RecordingObject
@@ -42,7 +57,8 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
-    from recording_processor.handler import Runtime
+    from recording_processor.catalog import Call
+    from recording_processor.handler import CatalogRuntime, Runtime
 
 __all__ = ["ArrivalDouble", "ArrivalUnavailable", "BatchOutcome", "StoredRecording"]
 
@@ -51,8 +67,9 @@ CATALOG_TABLE = "recording-catalog"
 _CAPTURE_RULE = "capture-cdk-recording-events"
 _CAPTURE_QUEUE = "captured-recording-events"
 _FACTS_NOTE = (
-    "facts not fed: the facts consumer (recording_processor.handler.facts_handler) is not wired "
-    "into the simulator yet, so the catalog holds only what the arrival processor writes"
+    "facts not fed: the handler sends no facts the simulator can capture (only the recording "
+    "handler's runtime takes a facts queue), so the catalog holds only what the arrival "
+    "processor writes and the missing sweep is not run"
 )
 
 
@@ -122,14 +139,23 @@ class ArrivalDouble:
 
     :param account_id: the account in events and ARNs. Default: ``123456789012``.
     :param region: the Region of every client. Default: ``us-east-1``.
+    :param plan: how each call's arrival is played (facts before or after the delivery,
+        recordings lost). Default: :class:`ArrivalPlan` defaults.
     """
 
-    def __init__(self, *, account_id: str = "123456789012", region: str = "us-east-1") -> None:
+    def __init__(
+        self,
+        *,
+        account_id: str = "123456789012",
+        region: str = "us-east-1",
+        plan: ArrivalPlan | None = None,
+    ) -> None:
         import boto3  # here: importing the simulator stays light
 
         _ensure_processor_importable()
         self.account_id = account_id
         self.region = region
+        self.plan = plan or ArrivalPlan()
         session = boto3.session.Session(
             aws_access_key_id="testing",
             aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
@@ -155,7 +181,12 @@ class ArrivalDouble:
     @classmethod
     @contextlib.contextmanager
     def in_moto(
-        cls, *, seed: int = 0, account_id: str = "123456789012", region: str = "us-east-1"
+        cls,
+        *,
+        seed: int = 0,
+        account_id: str = "123456789012",
+        region: str = "us-east-1",
+        plan: ArrivalPlan | None = None,
     ) -> Iterator[ArrivalDouble]:
         """Start moto (nested in a moto already running, it shares its state), build the double.
 
@@ -174,7 +205,7 @@ class ArrivalDouble:
         with mock_aws():
             # moto's documented way to make its generated ids reproducible.
             requests.post(f"http://motoapi.amazonaws.com/moto-api/seed?a={seed}", timeout=5)
-            yield cls(account_id=account_id, region=region)
+            yield cls(account_id=account_id, region=region, plan=plan)
 
     def _endpoint(self, service: str) -> str:
         return f"https://{service}.{self.region}.amazonaws.com"
@@ -184,6 +215,7 @@ class ArrivalDouble:
 
         self.dynamodb.create_table(**create_table_arguments(CATALOG_TABLE))
         self.queue_url = self.sqs.create_queue(QueueName=_CAPTURE_QUEUE)["QueueUrl"]
+        self.facts_queue_url = self.sqs.create_queue(QueueName=FACTS_QUEUE)["QueueUrl"]
         queue_arn = self.sqs.get_queue_attributes(
             QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
@@ -316,48 +348,146 @@ class ArrivalDouble:
 
     def catalog(self, transaction_id: str) -> tuple[dict[str, Any], ...]:
         """The call's catalog items, ``CALL`` first, JSON-ready."""
+        call = self._call(transaction_id)
+        items = [] if call.item is None else [call.item]
+        items += sorted(call.recordings, key=lambda item: str(item.get("sk")))
+        return _plain_items(items)
+
+    def _call(self, transaction_id: str) -> Call:
         from recording_processor.catalog import get_call
 
         table = self._session.resource("dynamodb", endpoint_url=self._endpoint("dynamodb")).Table(
             CATALOG_TABLE
         )
-        call = get_call(table, transaction_id)
-        items = [] if call.item is None else [call.item]
-        items += sorted(call.recordings, key=lambda item: str(item.get("sk")))
-        return tuple({name: _plain(value) for name, value in item.items()} for item in items)
+        return get_call(table, transaction_id)
 
-    # the seam for the second consumer
+    # the facts consumer and the sweep
 
-    def feed_facts(self, report: CallReport) -> tuple[str, ...]:
-        """Feed the call's facts messages (``docs/catalog.md``, "The facts message") to the facts
-        consumer; returns notes for the report.
+    def capturing_facts(self, handler: object) -> contextlib.AbstractContextManager[bool]:
+        """While in it, ``handler`` (the recording handler) sends its facts messages to this
+        double's facts queue through its real sending code; yields whether it does."""
+        return capturing_facts(handler, self.facts_queue_url, self.sqs)
 
-        The one place to wire ``recording_processor.handler.facts_handler`` once it exists: take
-        the messages the recording handler sent for ``report``'s transaction, wrap each body in
-        :func:`~cdk_recording.testing._arrival.sqs_record`, and call the consumer with a runtime
-        over this double's clients, before or after :meth:`process` (the two writers own different
-        attributes, so either order must give the same catalog). Until then nothing is fed.
-        """
-        del report
-        return (_FACTS_NOTE,)
+    def catalog_runtime(self, moment: datetime) -> CatalogRuntime:
+        """The facts consumer's and the sweep's runtime over this double, at a simulated moment."""
+        from recording_processor._config import CatalogConfig
+        from recording_processor.handler import CatalogRuntime
+
+        return CatalogRuntime(
+            config=CatalogConfig(
+                catalog_table=CATALOG_TABLE, application="cdk-recording-simulator"
+            ),
+            dynamodb=self.dynamodb,
+            events=self.events,
+            clock=lambda: moment,
+            write=self._write,
+        )
+
+    def feed_facts(self, at_ms: int) -> FactsFeed:
+        """Drain the facts queue into ``recording_processor.handler.facts_handler``, in batches
+        of up to 10 as the event source mapping would, at the simulated time ``at_ms``."""
+        return drain_facts(
+            self.sqs,
+            self.facts_queue_url,
+            self.catalog_runtime(datetime.fromtimestamp(at_ms / 1000, UTC)),
+            region=self.region,
+            account_id=self.account_id,
+        )
+
+    def sweep(self, transaction_id: str, not_before_ms: int) -> SweepRun:
+        """Run the missing sweep once, at the first 5-minute tick past the call's pending
+        deadlines (and past ``not_before_ms``)."""
+        recordings = _plain_items(self._call(transaction_id).recordings)
+        return sweep_after(
+            self.catalog_runtime,
+            recordings,
+            datetime.fromtimestamp(not_before_ms / 1000, UTC),
+        )
 
     # one call
 
     def arrive(
-        self, report: CallReport, objects: Mapping[tuple[str, str], RecordingObject]
+        self,
+        report: CallReport,
+        objects: Mapping[tuple[str, str], RecordingObject],
+        *,
+        facts: bool = False,
+        plan: ArrivalPlan | None = None,
     ) -> ArrivalReport:
-        """Deliver every recording of ``report`` (bodies from ``objects``, by bucket and key), one
-        SQS record each in delivery order, and report the catalog and events that came out."""
+        """Play the arrival of ``report``'s recordings and report the catalog and events.
+
+        :param objects: the recordings' bodies, by bucket and key.
+        :param facts: the handler sent its facts messages to this double's queue during the call
+            (:meth:`capturing_facts`): feed them to the facts consumer (before or after the
+            delivery, as ``plan`` says), run the sweep, and check the catalog against the call.
+            Default: false (a note says the facts were not fed).
+        :param plan: how to play it. Default: the double's :attr:`plan`.
+        """
+        plan = plan or self.plan
         first_log = len(self.log)
+        end_ms = report.start_time_ms + report.ended_ms
+        fed = 0
+        problems: list[str] = []
+        if facts and plan.facts == "before":
+            fed, facts_problems = self._feed(end_ms)
+            problems += facts_problems
+        deliveries, delivery_problems, last_ms = self._deliver(report, objects, plan)
+        dropped = tuple(r.uri for r in report.recordings if plan.dropped(r.leg))
+        problems += delivery_problems
+        if facts and plan.facts == "after":
+            fed, facts_problems = self._feed(max(end_ms, last_ms))
+            problems += facts_problems
+        sweep = self.sweep(report.transaction_id, max(end_ms, last_ms)) if facts else None
+        events = tuple(
+            event
+            for event in self.captured_events()
+            if (event.get("detail") or {}).get("transactionId") == report.transaction_id
+        )
+        call = self._call(report.transaction_id)
+        items = [] if call.item is None else [call.item]
+        items += sorted(call.recordings, key=lambda item: str(item.get("sk")))
+        result = ArrivalReport(
+            deliveries=tuple(deliveries),
+            dropped=dropped,
+            catalog=_plain_items(items),
+            events=events,
+            numbers=_plain_items(sorted(call.numbers, key=lambda item: str(item.get("sk")))),
+            facts=_plain_items(call.facts) if facts else (),
+            facts_fed=fed if facts else None,
+            plan=plan,
+            sweep=sweep,
+            notes=() if facts else (_FACTS_NOTE,),
+            log=tuple(self.log[first_log:]),
+        )
+        return dataclasses.replace(result, problems=(*problems, *disagreements(report, result)))
+
+    def _feed(self, at_ms: int) -> tuple[int, list[str]]:
+        feed = self.feed_facts(at_ms)
+        if feed.left:
+            return feed.messages, [f"{feed.left} facts messages still retried by the consumer"]
+        return feed.messages, []
+
+    def _deliver(
+        self,
+        report: CallReport,
+        objects: Mapping[tuple[str, str], RecordingObject],
+        plan: ArrivalPlan,
+    ) -> tuple[list[ArrivalDelivery], list[str], int]:
+        """Deliver every recording not dropped, one SQS record each in delivery order; returns
+        the deliveries, the problems and the last delivery's time (epoch ms, 0 without one)."""
         deliveries: list[ArrivalDelivery] = []
         problems: list[str] = []
+        last_ms = 0
         for recording in sorted(report.recordings, key=lambda r: r.delivered_ms):
+            if plan.dropped(recording.leg):
+                continue
             body = objects.get((recording.bucket, recording.key))
             if body is None:
                 problems.append(f"{recording.uri}: the simulator delivered no object to upload")
                 continue
             _, _, prefix = recording.location.partition("/")
-            stored = self.store(body, report.start_time_ms + recording.delivered_ms, prefix)
+            last_ms = report.start_time_ms + recording.delivered_ms
+            stored = self.store(body, last_ms, prefix)
             batch = self.process([stored])
             outcome = next(iter(batch.outcomes), "unknown")
             deliveries.append(
@@ -374,53 +504,11 @@ class ArrivalDouble:
             )
             if batch.retried or outcome != "delivered":
                 problems.append(f"{recording.uri}: the processor's outcome was {outcome}")
-        notes = self.feed_facts(report)
-        events = tuple(
-            event
-            for event in self.captured_events()
-            if (event.get("detail") or {}).get("transactionId") == report.transaction_id
-        )
-        result = ArrivalReport(
-            deliveries=tuple(deliveries),
-            catalog=self.catalog(report.transaction_id),
-            events=events,
-            notes=notes,
-            log=tuple(self.log[first_log:]),
-        )
-        return dataclasses.replace(result, problems=(*problems, *_disagreements(report, result)))
+        return deliveries, problems, last_ms
 
 
-def _disagreements(report: CallReport, arrival: ArrivalReport) -> list[str]:
-    """Where the catalog and events disagree with the call: every delivered recording cataloged
-    once, with the simulator's billed minutes, and announced by exactly one event."""
-    problems: list[str] = []
-    for bill in report.billing:
-        item = arrival.recording_item(bill.call_id)
-        if item is None or item.get("status") != "delivered":
-            problems.append(f"{bill.leg} ({bill.call_id}): not cataloged as delivered")
-        elif item.get("billedMinutes") != bill.billable_minutes:
-            problems.append(
-                f"{bill.leg}: catalog bills {item.get('billedMinutes')} min, "
-                f"the simulator {bill.billable_minutes} min"
-            )
-        announced = [
-            e for e in arrival.events if (e.get("detail") or {}).get("callId") == bill.call_id
-        ]
-        if len(announced) != 1:
-            problems.append(
-                f"{bill.leg}: {len(announced)} Recording Available events (expected exactly 1)"
-            )
-    call = arrival.call_item()
-    if report.billing:
-        billed = None if call is None else call.get("billedMinutes")
-        if billed != report.billable_minutes:
-            problems.append(
-                f"the CALL item bills {billed} min, the simulator {report.billable_minutes} min"
-            )
-        cataloged = sorted(call.get("recordings", [])) if call else []
-        if cataloged != sorted(bill.call_id for bill in report.billing):
-            problems.append(f"the CALL item lists recordings {cataloged}")
-    return problems
+def _plain_items(items: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
+    return tuple({str(name): _plain(value) for name, value in item.items()} for item in items)
 
 
 def _plain(value: object) -> object:

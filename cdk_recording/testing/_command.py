@@ -13,7 +13,7 @@ from typing import Any
 
 from sma_recording.config import ENV_VAR
 
-from cdk_recording.testing._arrival import ArrivalReport
+from cdk_recording.testing._arrival import ArrivalPlan, ArrivalReport
 from cdk_recording.testing._handlers import (
     DEFAULT_HANDLER,
     DEFAULT_RECORDING_CONFIG,
@@ -85,6 +85,7 @@ def simulate(
     out: str | Path | None = None,
     options: SimulatorOptions | None = None,
     arrival: bool = False,
+    plan: ArrivalPlan | None = None,
 ) -> CallReport:
     """Run one call, the way ``cdk-recording simulate`` does.
 
@@ -102,6 +103,9 @@ def simulate(
         over moto, and the report's ``arrival`` holds the catalog items and events. Without moto
         installed the call still runs and ``arrival.skipped`` says why there is no arrival.
         Default: false.
+    :param plan: how the arrival is played (the facts before or after the delivery, recordings
+        lost so that the missing sweep reports them); only with ``arrival``. Default:
+        :class:`ArrivalPlan` defaults.
     :raises ScenarioError: the scenario is invalid.
     :raises HandlerError: the handler or the configuration is invalid.
     :raises OSError: ``out`` cannot be written.
@@ -117,14 +121,17 @@ def simulate(
         simulator = SmaSimulator(
             built, options=options, sink=sink, clock=clock, name=DEFAULT_HANDLER
         )
-        return _run(simulator, chosen, arrival)
+        return _run(simulator, chosen, arrival, plan)
     environment = None if document is None else json.dumps(document)
     with _environment(ENV_VAR, environment):
         target = _import_from_cwd(handler)
-        return _run(SmaSimulator(target, options=options, sink=sink, name=handler), chosen, arrival)
+        simulator = SmaSimulator(target, options=options, sink=sink, name=handler)
+        return _run(simulator, chosen, arrival, plan)
 
 
-def _run(simulator: SmaSimulator, scenario: Scenario, arrival: bool) -> CallReport:
+def _run(
+    simulator: SmaSimulator, scenario: Scenario, arrival: bool, plan: ArrivalPlan | None
+) -> CallReport:
     if not arrival:
         return simulator.run(scenario)
     # Imported here: the simulator alone never loads boto3's resources or the processor.
@@ -135,6 +142,7 @@ def _run(simulator: SmaSimulator, scenario: Scenario, arrival: bool) -> CallRepo
             seed=scenario.seed,
             account_id=simulator.options.account_id,
             region=simulator.options.region,
+            plan=plan,
         ) as double:
             simulator.arrival = double
             return simulator.run(scenario)

@@ -337,5 +337,5 @@ class CallReport:
         lines.extend(f"  {problem}" for problem in self.problems)
         if self.arrival is not None:
             lines.append("")
-            lines.extend(self.arrival.to_lines())
+            lines.extend(self.arrival.to_lines(self.start_time_ms))
         return "\n".join(lines) + "\n"

@@ -79,7 +79,9 @@ class SmaSimulator:
     :param name: the handler's name in the report. Default: its module and qualified name.
     :param arrival: play the arrival after each call: the recordings go through the real arrival
         processor over moto (:class:`~cdk_recording.testing.ArrivalDouble`), and the report's
-        ``arrival`` says what it cataloged and announced. The audio is then always rendered.
+        ``arrival`` says what it cataloged and announced. The recording handler's facts messages
+        go to the double's facts queue during the call and on to the real facts consumer; the
+        missing sweep runs after. The audio is then always rendered.
         Default: none (no arrival).
     """
 
@@ -134,8 +136,11 @@ class SmaSimulator:
         # The arrival needs the bodies: keep a copy of each delivery besides the caller's sink.
         memory = MemorySink()
         sink = memory if self.sink is None else _Both(self.sink, memory)
-        report = Call(self, scenario, sink).run()
-        return dataclasses.replace(report, arrival=self.arrival.arrive(report, memory.objects))
+        # The recording handler sends its facts messages to the arrival's queue meanwhile.
+        with self.arrival.capturing_facts(self.handler) as facts:
+            report = Call(self, scenario, sink).run()
+        arrival = self.arrival.arrive(report, memory.objects, facts=facts)
+        return dataclasses.replace(report, arrival=arrival)
 
 
 class _Both:

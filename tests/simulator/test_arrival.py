@@ -94,16 +94,16 @@ def test_the_default_call_is_cataloged_and_announced(double: ArrivalDouble) -> N
     assert f"REC#{recording.call_id}: status delivered" in text
 
 
-def test_a_call_without_recordings_catalogs_nothing(double: ArrivalDouble) -> None:
-    """A busy callee: nothing recorded, so nothing arrives, nothing is cataloged or announced."""
+def test_a_call_without_recordings_catalogs_only_its_facts(double: ArrivalDouble) -> None:
+    """A busy callee: nothing recorded, so nothing arrives or is announced; the facts consumer
+    still catalogs the call (its parties and the two facts), and no recording item."""
     report = SmaSimulator.for_recording_handler(arrival=double).run(builtin_scenario("busy-callee"))
-    assert report.arrival is not None
-    assert (report.arrival.deliveries, report.arrival.catalog, report.arrival.events) == (
-        (),
-        (),
-        (),
-    )
-    assert report.ok
+    arrival = report.arrival
+    assert arrival is not None
+    assert (arrival.deliveries, arrival.events) == ((), ())
+    assert [item["sk"] for item in arrival.catalog] == ["CALL"]
+    assert [fact["kind"] for fact in arrival.facts] == ["call-started", "call-ended"]
+    assert report.ok, report.to_text()
 
 
 def test_a_disagreement_with_the_simulator_is_a_problem(double: ArrivalDouble) -> None:
@@ -121,11 +121,15 @@ def test_a_disagreement_with_the_simulator_is_a_problem(double: ArrivalDouble) -
     assert not dataclasses.replace(inflated, arrival=arrival).ok
 
 
-def test_facts_have_one_seam_and_say_they_are_not_fed(double: ArrivalDouble) -> None:
-    report = SmaSimulator.for_recording_handler(arrival=double).run(builtin_scenario("default"))
-    assert report.arrival is not None
-    assert report.arrival.notes == double.feed_facts(report)
-    assert "facts_handler" in report.arrival.notes[0]
+def test_a_report_arrived_without_facts_says_so(double: ArrivalDouble) -> None:
+    """A call run without the double (so its facts went nowhere) arrives with a note, no facts
+    checks and no sweep: only the delivery is checked."""
+    memory = MemorySink()
+    report = SmaSimulator.for_recording_handler(sink=memory).run(builtin_scenario("default"))
+    arrival = double.arrive(report, memory.objects)
+    assert arrival.ok, arrival.problems
+    assert (arrival.facts_fed, arrival.sweep, arrival.facts) == (None, None, ())
+    assert "facts not fed" in arrival.notes[0]
 
 
 # -- the command ---------------------------------------------------------------------------------
@@ -137,7 +141,7 @@ def test_simulate_arrival_prints_the_catalog_and_the_event(
     assert main(["simulate", "--arrival"]) == 0
     out = capsys.readouterr().out
     assert "arrival (the recording processor over moto" in out
-    assert "CALL: recordings 1, billedMinutes 2" in out
+    assert "recordings 1, billedMinutes 2" in out
     assert "events: 1" in out
     assert "Recording Available" in out
     assert "arrival problems: none" in out
