@@ -172,12 +172,13 @@ def test_list_number_follows_pagination(table: Table) -> None:
     assert all(q["IndexName"] == schema.NUMBER_INDEX for q in counting.queries)
 
 
-def test_list_days_returns_delivered_recordings_by_leg_start(table: Table) -> None:
+def test_list_days_returns_delivered_and_missing_recordings_by_start(table: Table) -> None:
     found = list(catalog.list_days(table, "2026-12-01", date(2026, 12, 31)))
 
-    assert [(r["transactionId"], r["callId"]) for r in found] == [
-        (TX_A, CALL_A1),
-        (TX_B, CALL_B1),
+    assert [(r["transactionId"], r["callId"], r["status"]) for r in found] == [
+        (TX_A, CALL_A1, "delivered"),
+        (TX_A, CALL_A2, "missing"),
+        (TX_B, CALL_B1, "delivered"),
     ]
     assert found[0]["legStartTime"] == STARTED_A
     assert list(catalog.list_days(table, "2026-12-05", "2026-12-05")) == []

@@ -147,8 +147,14 @@ def test_list_a_range_as_json(capsys: pytest.CaptureFixture[str], catalog_table:
     )
 
     assert document["truncated"] is False
-    first, second = document["recordings"]
+    first, missing, second = document["recordings"]
     assert (first["transactionId"], first["callId"]) == (TX_A, CALL_A1)
+    # A recording the sweep marked missing is listed in its day next to the delivered ones.
+    assert (missing["transactionId"], missing["callId"], missing["status"]) == (
+        TX_A,
+        CALL_A2,
+        "missing",
+    )
     assert (second["transactionId"], second["callId"]) == (TX_B, CALL_B1)
     # Decimals: whole numbers stay integers, fractions become JSON numbers.
     assert first["durationSeconds"] == 61.25
@@ -180,7 +186,10 @@ def test_list_defaults_to_today(
 ) -> None:
     monkeypatch.setattr(_recordings_cli, "_today", lambda: date(2026, 12, 3))
     document = run_json(capsys, "recordings", "list", *WHERE)
-    assert [r["transactionId"] for r in document["recordings"]] == [TX_A]
+    assert [(r["transactionId"], r["callId"]) for r in document["recordings"]] == [
+        (TX_A, CALL_A1),
+        (TX_A, CALL_A2),
+    ]
 
     monkeypatch.setattr(_recordings_cli, "_today", lambda: date(2026, 12, 5))
     document = run_json(capsys, "recordings", "list", "--since", "2026-12-04", *WHERE)
@@ -744,4 +753,4 @@ def test_profile_supplies_region_and_credentials(
         "--profile",
         "operator",
     )
-    assert [r["transactionId"] for r in document["recordings"]] == [TX_A]
+    assert [r["transactionId"] for r in document["recordings"]] == [TX_A, TX_A]
