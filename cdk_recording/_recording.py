@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from cdk_recording._alarms import RecordingAlarms
-from cdk_recording._catalog import FACTS_QUEUE_ENVIRONMENT_VARIABLE, RecordingCatalog
+from cdk_recording._catalog import RecordingCatalog
 from cdk_recording._defaults import METRICS_NAMESPACE
 from cdk_recording._handler import (
     CONFIG_ENVIRONMENT_VARIABLE,
@@ -151,7 +151,8 @@ class CallRecording(Construct):
         :param sma_implementation: native or custom-resource SMA. Default: ``AUTO`` (by Region).
         :param message_logs: SMA message logs. Default: true.
         :param sma_tags: tags of the SMA. Default: none (``cdk.Tags.of(...)`` still applies).
-        :param catalog: catalog every delivered recording and the call facts the handler knows
+        :param catalog: catalog every delivered recording and, with the library's handler, the call
+            facts it knows
             (:class:`RecordingCatalog`), put ``Recording Available``/``Recording Missing`` events.
             Default: true.
         :param event_bus: the bus of the catalog's events. Default: the account's default bus.
@@ -289,16 +290,14 @@ class CallRecording(Construct):
                     self.recording_handler.function, self.recording_handler.policy
                 )
             else:
-                # A wrapped handler of the user's sends facts once it has the variable and the grant.
-                self.handler_environment[FACTS_QUEUE_ENVIRONMENT_VARIABLE] = (
-                    self.catalog.facts_queue.queue_url
+                # sma_recording.with_recording does not send call facts: a handler of your own
+                # gets deliveries cataloged, but no parties, consent trail or missing-recording
+                # detection. So it gets neither the queue nor the permission.
+                cdk.Annotations.of(self).add_info(
+                    "cdk-recording: with your own handler the catalog records deliveries only; "
+                    "call facts (parties, consent, missing-recording detection) come from the "
+                    "library's recording handler"
                 )
-                if isinstance(handler, lambda_.Function):
-                    handler.add_environment(
-                        FACTS_QUEUE_ENVIRONMENT_VARIABLE, self.catalog.facts_queue.queue_url
-                    )
-                if handler is not None:
-                    self.catalog.facts_queue.grant_send_messages(handler)
 
         self.alarms: RecordingAlarms | None = None
         """Alarms and the dashboard, unless ``alarms=False``."""

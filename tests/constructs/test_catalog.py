@@ -438,3 +438,26 @@ def test_a_bucket_with_cdk_notifications_gets_eventbridge_through_them() -> None
     template = Template.from_stack(stack)
     [notification] = template.find_resources("Custom::S3BucketNotifications").values()
     assert notification["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"] == {}
+
+
+def test_a_handler_of_your_own_gets_no_facts_queue_or_permission() -> None:
+    """The wrapper sends no call facts, so it gets neither the variable nor SendMessage."""
+    from aws_cdk import aws_lambda as lambda_
+
+    stack = make_stack()
+    function = lambda_.Function(
+        stack,
+        "Mine",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context): return {}"),
+    )
+    CallRecording(stack, "Recording", handler=function)
+    template = Template.from_stack(stack)
+    mine = _one(
+        template,
+        "AWS::Lambda::Function",
+        {"Handler": "index.handler", "Code": {"ZipFile": Match.any_value()}},
+    )
+    assert "SMA_RECORDING_FACTS_QUEUE_URL" not in mine["Properties"]["Environment"]["Variables"]
+    assert "sqs:SendMessage" not in json.dumps(template.find_resources("AWS::IAM::Policy"))

@@ -319,6 +319,17 @@ def test_malformed_event_sends_nothing(event: object) -> None:
     assert facts_of(event, CallState(), decision, config, now=NOW) is None
 
 
+def test_an_event_without_a_sequence_sends_nothing() -> None:
+    """The catalog keys facts by the SMA's sequence; without one they could not land."""
+    config = make_config()
+    event = load_event("new_inbound_call")
+    assert facts_of(event, CallState(), decide(event, CallState(), config), config, now=NOW)
+    del event["Sequence"]
+    decision = decide(event, CallState(), config)
+
+    assert facts_of(event, CallState(), decision, config, now=NOW) is None
+
+
 def test_second_new_inbound_call_is_not_a_new_call() -> None:
     call = Facts(make_config())
     call.send("new_inbound_call")

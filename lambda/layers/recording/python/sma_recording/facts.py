@@ -138,6 +138,8 @@ def facts_of(
         event = SmaEvent.parse(raw_event)
     except EventError:
         return None
+    if event.sequence is None:
+        return None  # the catalog keys facts by the SMA's sequence: without it they cannot land
     facts = list(_facts(_Context(event, before, decision, config)))
     if not facts:
         return None
