@@ -206,7 +206,7 @@ class RecordingCatalog(Construct):
                     actions=[
                         "kms:Decrypt",
                         "kms:Encrypt",
-                        "kms:GenerateDataKey*",
+                        "kms:GenerateDataKey",
                         "kms:DescribeKey",
                     ],
                     resources=[key.key_arn],
