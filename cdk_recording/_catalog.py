@@ -26,14 +26,13 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_recording._assets import ASSET_EXCLUDES, lambda_asset_path
+from cdk_recording._catalog_queues import ESM_REASON, consume, queue, subscribe
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import (
     HANDLER_ARCHITECTURE,
@@ -68,7 +67,6 @@ _FACTS_TIMEOUT = cdk.Duration.seconds(30)
 _SWEEP_TIMEOUT = cdk.Duration.minutes(2)
 _SMALL_MEMORY_MB = 256
 _SWEEP_EVERY = cdk.Duration.minutes(5)
-_DLQ_RETENTION = cdk.Duration.days(14)
 
 _NO_VPC = (
     "The function calls only AWS APIs (S3, DynamoDB, EventBridge, SQS) over TLS with its own "
@@ -227,9 +225,9 @@ class RecordingCatalog(Construct):
 
         # -- arrival -----------------------------------------------------------------------------
         storage.enable_event_bridge_notifications()
-        self.arrival_dead_letter_queue = _queue(self, "ArrivalDeadLetters", None, dead_letter=True)
+        self.arrival_dead_letter_queue = queue(self, "ArrivalDeadLetters", None, dead_letter=True)
         """Arrival events that failed 5 times: inspect, fix, then redrive them."""
-        self.arrival_queue = _queue(
+        self.arrival_queue = queue(
             self,
             "ArrivalQueue",
             None,
@@ -269,14 +267,14 @@ class RecordingCatalog(Construct):
                 table_items,
                 *table_key,
                 put_events,
-                *_consume(self.arrival_queue, None, "ArrivalQueue"),
+                *consume(self.arrival_queue, None, "ArrivalQueue"),
             ],
             timeout=_ARRIVAL_TIMEOUT,
             memory_size=_ARRIVAL_MEMORY_MB,
         )
         # One recording per invocation: the timeout then bounds the hash of one object (a 4-hour
         # stereo call is about 460 MB), never of a batch of them.
-        _subscribe(self.arrival_function, self.arrival_queue, batch_size=1)
+        subscribe(self.arrival_function, self.arrival_queue, batch_size=1)
         bucket = storage.bucket.node.default_child
         if isinstance(bucket, cdk.CfnResource):
             acknowledge(
@@ -308,9 +306,9 @@ class RecordingCatalog(Construct):
         )
 
         # -- call facts ----------------------------------------------------------------------------
-        self.facts_dead_letter_queue = _queue(self, "FactsDeadLetters", key, dead_letter=True)
+        self.facts_dead_letter_queue = queue(self, "FactsDeadLetters", key, dead_letter=True)
         """Call facts that failed 5 times."""
-        self.facts_queue = _queue(
+        self.facts_queue = queue(
             self,
             "FactsQueue",
             key,
@@ -339,12 +337,12 @@ class RecordingCatalog(Construct):
                     resources=[self.table.table_arn],
                 ),
                 *table_key,
-                *_consume(self.facts_queue, key, "FactsQueue"),
+                *consume(self.facts_queue, key, "FactsQueue"),
             ],
             timeout=_FACTS_TIMEOUT,
             memory_size=_SMALL_MEMORY_MB,
         )
-        _subscribe(self.facts_function, self.facts_queue, batch_size=10)
+        subscribe(self.facts_function, self.facts_queue, batch_size=10)
 
         # -- delivery assurance ------------------------------------------------------------------
         self.sweep_function = self._function(
@@ -475,7 +473,7 @@ class RecordingCatalog(Construct):
                     acknowledge(
                         mapping,
                         ["Serverless::Serverless-LambdaEventSourceMappingDestination"],
-                        _ESM_REASON,
+                        ESM_REASON,
                     )
         return function
 
@@ -542,84 +540,6 @@ class RecordingCatalog(Construct):
 
 #: The environment variable that tells the recording handler where to send call facts.
 FACTS_QUEUE_ENVIRONMENT_VARIABLE = "SMA_RECORDING_FACTS_QUEUE_URL"
-
-
-_ESM_REASON = (
-    "An SQS event source mapping cannot have an on-failure destination (Lambda supports them for "
-    "streams and Kafka only); a message that keeps failing goes to the queue's dead-letter queue "
-    "after 5 receives, which is this mapping's failure destination."
-)
-
-
-def _subscribe(function: lambda_.Function, queue: sqs.IQueue, batch_size: int) -> None:
-    source = sources.SqsEventSource(queue, batch_size=batch_size, report_batch_item_failures=True)
-    function.add_event_source(source)
-    for child in function.node.children:
-        if isinstance(child, lambda_.EventSourceMapping):
-            acknowledge(
-                child, ["Serverless::Serverless-LambdaEventSourceMappingDestination"], _ESM_REASON
-            )
-
-
-def _consume(queue: sqs.IQueue, key: kms.IKey | None, name: str) -> list[iam.PolicyStatement]:
-    """What an SQS event source mapping needs, as statements of the function's managed policy."""
-    statements = [
-        iam.PolicyStatement(
-            sid=f"Consume{name}",
-            actions=[
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-                "sqs:GetQueueUrl",
-            ],
-            resources=[queue.queue_arn],
-        )
-    ]
-    if key is not None:
-        statements.append(
-            iam.PolicyStatement(
-                sid=f"Decrypt{name}",
-                actions=["kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"sqs.{cdk.Stack.of(queue).region}.amazonaws.com"
-                    }
-                },
-            )
-        )
-    return statements
-
-
-def _queue(
-    scope: Construct,
-    construct_id: str,
-    key: kms.IKey | None,
-    *,
-    visibility: cdk.Duration | None = None,
-    dead_letter: sqs.DeadLetterQueue | bool = False,
-) -> sqs.Queue:
-    is_dlq = dead_letter is True
-    queue = sqs.Queue(
-        scope,
-        construct_id,
-        encryption=sqs.QueueEncryption.KMS if key is not None else sqs.QueueEncryption.SQS_MANAGED,
-        encryption_master_key=key,
-        enforce_ssl=True,
-        visibility_timeout=visibility,
-        retention_period=_DLQ_RETENTION if is_dlq else cdk.Duration.days(4),
-        dead_letter_queue=dead_letter if isinstance(dead_letter, sqs.DeadLetterQueue) else None,
-        removal_policy=cdk.RemovalPolicy.RETAIN if is_dlq else cdk.RemovalPolicy.DESTROY,
-    )
-    if is_dlq:
-        acknowledge(
-            queue,
-            ["AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"],
-            "This is a dead-letter queue: its messages are inspected and redriven by an operator; "
-            "a dead-letter queue of its own would only move them one queue further.",
-        )
-    return queue
 
 
 def _whole(
