@@ -1,0 +1,121 @@
+"""The catalog's audit trail of records management and access: one ``AUDIT#`` item per action.
+
+Every operator action on a call's recordings (legal hold and release, erasure, download, a presigned
+URL, verification) is recorded in the call's partition of the catalog (``docs/catalog.md``), beside
+CloudTrail where the construct turns S3 data events on:
+
+* ``pk = TX#<transactionId>``, ``sk = AUDIT#<at>#<8 hex>`` (``at`` first, so the partition lists
+  the actions in time order; the random suffix keeps two actions in the same millisecond apart);
+* ``transactionId``, ``action``, ``at`` (ISO 8601 UTC with milliseconds), ``by`` (the caller's ARN,
+  from STS ``GetCallerIdentity``), ``reason`` (when one was given) and ``detail`` (a map).
+
+The item is written before the action's result is handed to the operator, with a condition that it
+is new, so the trail never loses or overwrites an entry.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+__all__ = ["ACTIONS", "AUDIT_PREFIX", "AuditEntry", "audit_entries", "caller_arn", "record"]
+
+#: Sort key prefix of the audit items.
+AUDIT_PREFIX: Final = "AUDIT#"
+#: The actions the trail records.
+ACTIONS: Final = frozenset({"hold", "release", "erase", "download", "presign", "verify"})
+_MAX_REASON = 1024
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One recorded action, as read back from the catalog."""
+
+    transaction_id: str
+    action: str
+    at: str
+    by: str
+    reason: str | None
+    detail: Mapping[str, Any]
+
+
+def caller_arn(sts: Any) -> str:
+    """The ARN of the identity making the requests (``sts`` is a boto3 STS client)."""
+    return str(sts.get_caller_identity()["Arn"])
+
+
+def _at(now: datetime) -> str:
+    now = now.astimezone(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def record(
+    table: Table,
+    transaction_id: str,
+    action: str,
+    by: str,
+    *,
+    reason: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> AuditEntry:
+    """Write one audit item for ``action`` on the call ``transaction_id`` and return it.
+
+    :raises ValueError: an unknown action, an empty ``by``, or a reason longer than 1,024 characters.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"audit action {action!r} is not one of {', '.join(sorted(ACTIONS))}")
+    if not by:
+        raise ValueError("audit entry needs the caller's identity (by)")
+    if reason is not None and len(reason) > _MAX_REASON:
+        raise ValueError(f"reason is {len(reason)} characters long; at most {_MAX_REASON}")
+    transaction_id = transaction_id.lower()
+    at = _at(now or datetime.now(UTC))
+    item: dict[str, Any] = {
+        "pk": f"TX#{transaction_id}",
+        "sk": f"{AUDIT_PREFIX}{at}#{secrets.token_hex(4)}",
+        "transactionId": transaction_id,
+        "action": action,
+        "at": at,
+        "by": by,
+        "detail": dict(detail or {}),
+    }
+    if reason is not None:
+        item["reason"] = reason
+    table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+    return AuditEntry(transaction_id, action, at, by, reason, item["detail"])
+
+
+def audit_entries(table: Table, transaction_id: str) -> list[AuditEntry]:
+    """The call's audit trail, oldest first (a paginated Query of its ``AUDIT#`` items)."""
+    from boto3.dynamodb.conditions import Key
+
+    condition = Key("pk").eq(f"TX#{transaction_id.lower()}") & Key("sk").begins_with(AUDIT_PREFIX)
+    entries: list[AuditEntry] = []
+    kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
+    while True:
+        page = table.query(**kwargs)
+        for item in page.get("Items", []):
+            entries.append(
+                AuditEntry(
+                    str(item["transactionId"]),
+                    str(item["action"]),
+                    str(item["at"]),
+                    str(item["by"]),
+                    str(item["reason"]) if "reason" in item else None,
+                    _detail(item.get("detail")),
+                )
+            )
+        if "LastEvaluatedKey" not in page:
+            return entries
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _detail(value: object) -> dict[str, Any]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else {}
