@@ -224,6 +224,9 @@ def _call_analytics_request(
 ) -> dict[str, Any]:
     options = config.options
     settings: dict[str, Any] = {}
+    # StartCallAnalyticsJob has no LanguageCode: a known language is the one entry of
+    # LanguageOptions, as the AWS post-call analytics sample sends it
+    # (pca-server/src/pca/pca-aws-sf-start-transcribe-job.py); with identification, the options.
     languages = _languages(config)
     if languages:
         settings["LanguageOptions"] = languages
