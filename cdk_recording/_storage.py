@@ -22,6 +22,13 @@ from cdk_recording._lifecycle import (
     lifecycle_rule,
     validate_lifecycle,
 )
+from cdk_recording._retention import (
+    RetentionClass,
+    class_lifecycle_rules,
+    retention_policy,
+    retention_statements,
+    validate_retention_classes,
+)
 from cdk_recording._validation import Problems, is_token
 
 __all__ = [
@@ -110,6 +117,7 @@ class RecordingStorage(Construct):
         abort_incomplete_uploads_after: cdk.Duration | None = None,
         object_lock_mode: s3.ObjectLockMode | None = None,
         object_lock_retention: cdk.Duration | None = None,
+        retention_classes: Sequence[RetentionClass] = (),
         access_logs_bucket: s3.IBucket | None = None,
         access_logs_retention: cdk.Duration | None = None,
         removal_policy: cdk.RemovalPolicy | None = None,
@@ -135,9 +143,18 @@ class RecordingStorage(Construct):
         :param abort_incomplete_uploads_after: abort incomplete multipart uploads after this long.
             Default: 7 days.
         :param object_lock_mode: ``GOVERNANCE`` or ``COMPLIANCE`` to make recordings immutable for
-            ``object_lock_retention``. Default: no Object Lock.
-        :param object_lock_retention: the default Object Lock retention period. Required with
-            ``object_lock_mode``.
+            ``object_lock_retention`` (and their class's period). Default: no Object Lock.
+        :param object_lock_retention: the Object Lock period of recordings. With the arrival
+            processor (a :class:`RecordingCatalog` over this storage, as :class:`CallRecording`
+            defines by default) it is the period of the implicit class ``default`` (calls whose
+            numbers match no class), applied per version at arrival, and the bucket has no default
+            retention. Without one it is the bucket's default retention, and a synth warning says
+            that delivery then depends on the Chime service sending ``Content-MD5``. Required with
+            ``object_lock_mode`` unless ``retention_classes`` are given (then calls in no class are
+            not locked).
+        :param retention_classes: Object Lock periods and lifecycle expiry by phone number
+            (:class:`RetentionClass`), applied by the arrival processor; need ``object_lock_mode``
+            and a catalog. Default: none.
         :param access_logs_bucket: where S3 server access logs go. Default: a new private, TLS-only,
             encrypted log bucket.
         :param access_logs_retention: expiry of the access logs in a log bucket this construct defines.
@@ -178,6 +195,7 @@ class RecordingStorage(Construct):
                 "abort_incomplete_uploads_after": abort_incomplete_uploads_after,
                 "object_lock_mode": object_lock_mode,
                 "object_lock_retention": object_lock_retention,
+                "retention_classes": tuple(retention_classes) or None,
                 "access_logs_bucket": access_logs_bucket,
                 "access_logs_retention": access_logs_retention,
                 "removal_policy": removal_policy,
@@ -213,6 +231,10 @@ class RecordingStorage(Construct):
                 recording_retention,
                 object_lock_mode,
                 object_lock_retention,
+                with_classes=bool(retention_classes),
+            )
+            validate_retention_classes(
+                problems, tuple(retention_classes), object_lock_mode, recording_retention
             )
         problems.raise_if_any(self.node.path)
 
@@ -225,6 +247,12 @@ class RecordingStorage(Construct):
         self._statements: list[iam.PolicyStatement] = []
         self.access_logs_bucket: s3.IBucket | None = None
         """The server access log bucket, when this construct defines or was given one."""
+        self.object_lock_mode: s3.ObjectLockMode | None = object_lock_mode
+        """The Object Lock mode of recordings, when they are locked."""
+        self.retention_classes: tuple[RetentionClass, ...] = tuple(retention_classes)
+        """The retention classes the arrival processor applies."""
+        self._object_lock_retention = object_lock_retention
+        self._retained_at_arrival = False
 
         if bucket is not None:
             self.bucket: s3.IBucket = bucket
@@ -283,11 +311,12 @@ class RecordingStorage(Construct):
                     "another bucket would only move the same finding one bucket further.",
                 )
             self.access_logs_bucket = access_logs_bucket
+            noncurrent = noncurrent_version_retention or cdk.Duration.days(90)
             lifecycle = lifecycle_rule(
                 recording_prefix,
                 resolved_transitions,
                 recording_retention,
-                noncurrent_version_retention or cdk.Duration.days(90),
+                noncurrent,
                 abort_incomplete_uploads_after or cdk.Duration.days(7),
             )
             lock_retention: s3.ObjectLockRetention | None = None
@@ -313,7 +342,10 @@ class RecordingStorage(Construct):
                 object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
                 server_access_logs_bucket=access_logs_bucket,
                 server_access_logs_prefix="recording-bucket/",
-                lifecycle_rules=[lifecycle],
+                lifecycle_rules=[
+                    lifecycle,
+                    *class_lifecycle_rules(recording_prefix, self.retention_classes, noncurrent),
+                ],
                 object_lock_enabled=True if object_lock_mode is not None else None,
                 object_lock_default_retention=lock_retention,
                 removal_policy=policy,
@@ -336,6 +368,31 @@ class RecordingStorage(Construct):
 
         self._account = stack.account
         self._partition = stack.partition
+        if object_lock_mode is not None:
+            cdk.Aspects.of(self).add(_CheckRetentionAtArrival(self))
+
+    # -- retention at arrival ------------------------------------------------------------------------
+
+    def retain_at_arrival(self) -> tuple[str, list[iam.PolicyStatement]] | None:
+        """Hand Object Lock retention to the arrival processor; None when recordings are not locked.
+
+        Called by :class:`RecordingCatalog`. Removes the bucket's default retention (Object Lock
+        stays enabled), so the Chime service's PutObject carries no Object Lock parameters, and
+        returns the processor's ``RETENTION`` value (JSON) and the statements its role needs.
+        """
+        if self.object_lock_mode is None:
+            return None
+        self._retained_at_arrival = True
+        cfn = self.bucket.node.default_child
+        if isinstance(cfn, s3.CfnBucket):
+            cfn.add_property_deletion_override("ObjectLockConfiguration.Rule")
+        policy = retention_policy(
+            self.object_lock_mode, self.retention_classes, self._object_lock_retention
+        )
+        return (
+            cdk.Stack.of(self).to_json_string(policy),
+            retention_statements(self.recordings_arn()),
+        )
 
     # -- service access -----------------------------------------------------------------------------
 
@@ -482,6 +539,39 @@ class RecordingStorage(Construct):
         if self.encryption_key is not None and self.bucket.encryption_key is None:
             self.encryption_key.grant_encrypt(grantee)
         return grant
+
+
+@jsii.implements(cdk.IAspect)
+class _CheckRetentionAtArrival:
+    """At synth: Object Lock without the arrival processor keeps the bucket's default retention."""
+
+    def __init__(self, storage: RecordingStorage) -> None:
+        self._storage = storage
+        self._done = False
+
+    def visit(self, node: IConstruct) -> None:
+        storage = self._storage
+        if self._done or node is not storage:
+            return
+        self._done = True
+        if storage._retained_at_arrival:
+            return
+        if storage.retention_classes:
+            cdk.Annotations.of(storage).add_error(
+                "retention_classes need the arrival processor that applies them: use "
+                "CallRecording with catalog=True, or define a RecordingCatalog over this storage"
+            )
+        if storage._object_lock_retention is not None:
+            cdk.Annotations.of(storage).add_warning_v2(
+                "cdk-recording:storage:object-lock-default-retention",
+                "object_lock_mode without a RecordingCatalog puts a default Object Lock retention "
+                "on the recording bucket: S3 then rejects any PutObject without a Content-MD5 or "
+                "x-amz-checksum-* header, and AWS does not document that the Chime service sends "
+                "one, so recording delivery depends on undocumented behaviour (every recording "
+                "could fail with NoAccessToDestination). Define a RecordingCatalog over this "
+                "storage so that retention is applied per recording at arrival instead, or test "
+                "a live call before relying on it",
+            )
 
 
 @jsii.implements(cdk.IAspect)
