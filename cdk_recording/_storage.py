@@ -389,10 +389,12 @@ class RecordingStorage(Construct):
         policy = retention_policy(
             self.object_lock_mode, self.retention_classes, self._object_lock_retention
         )
-        return (
-            cdk.Stack.of(self).to_json_string(policy),
-            retention_statements(self.recordings_arn()),
-        )
+        text = json.dumps(policy, separators=(",", ":"))
+        if is_token(text):
+            # A number given as a token: CloudFormation joins the JSON (and drops the nulls,
+            # which the processor reads as absent).
+            text = cdk.Stack.of(self).to_json_string(policy)
+        return text, retention_statements(self.recordings_arn())
 
     # -- service access -----------------------------------------------------------------------------
 
