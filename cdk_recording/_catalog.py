@@ -547,6 +547,14 @@ class RecordingCatalog(Construct):
         """Records the catalog's functions failed on and will retry."""
         return self.metric("ProcessorFailed", **options)
 
+    def metric_retention_failed(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings the arrival processor could not lock or tag (retried; also ProcessorFailed)."""
+        return self.metric("RetentionFailed", **options)
+
+    def metric_retention_class_defaulted(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings locked for the longest period because no number of the call was known yet."""
+        return self.metric("RetentionClassDefaulted", **options)
+
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` query the catalog (for ``cdk-recording recordings``)."""
         return self.table.grant_read_data(grantee)

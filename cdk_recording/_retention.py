@@ -10,13 +10,15 @@ the tagged recordings; untagged ones are never expired by a class rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from constructs import Construct, IConstruct
 
 from cdk_recording._validation import Problems, check_e164, is_token
 
@@ -24,6 +26,7 @@ __all__ = [
     "DEFAULT_CLASS",
     "RETENTION_ENVIRONMENT_VARIABLE",
     "TAG_KEY",
+    "RetentionAtArrivalCheck",
     "RetentionClass",
     "class_lifecycle_rules",
     "retention_policy",
@@ -207,3 +210,49 @@ def retention_statements(recordings_arn: str) -> list[iam.PolicyStatement]:
             resources=[recordings_arn],
         )
     ]
+
+
+@jsii.implements(cdk.IAspect)
+class RetentionAtArrivalCheck:
+    """At synth: Object Lock without the arrival processor keeps the bucket's default retention.
+
+    ``attached`` says whether a catalog took the retention over (``retain_at_arrival``); it is read
+    at synth, after every construct of the app has been defined.
+    """
+
+    def __init__(
+        self,
+        storage: Construct,
+        attached: Callable[[], bool],
+        *,
+        classes: bool,
+        default_retention: bool,
+    ) -> None:
+        self._storage = storage
+        self._attached = attached
+        self._classes = classes
+        self._default_retention = default_retention
+        self._done = False
+
+    def visit(self, node: IConstruct) -> None:
+        if self._done or node is not self._storage:
+            return
+        self._done = True
+        if self._attached():
+            return
+        if self._classes:
+            cdk.Annotations.of(self._storage).add_error(
+                "retention_classes need the arrival processor that applies them: use "
+                "CallRecording with catalog=True, or define a RecordingCatalog over this storage"
+            )
+        if self._default_retention:
+            cdk.Annotations.of(self._storage).add_warning_v2(
+                "cdk-recording:storage:object-lock-default-retention",
+                "object_lock_mode without a RecordingCatalog puts a default Object Lock retention "
+                "on the recording bucket: S3 then rejects any PutObject without a Content-MD5 or "
+                "x-amz-checksum-* header, and AWS does not document that the Chime service sends "
+                "one, so recording delivery depends on undocumented behaviour (every recording "
+                "could fail with NoAccessToDestination). Define a RecordingCatalog over this "
+                "storage so that retention is applied per recording at arrival instead, or test "
+                "a live call before relying on it",
+            )

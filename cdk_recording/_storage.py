@@ -23,6 +23,7 @@ from cdk_recording._lifecycle import (
     validate_lifecycle,
 )
 from cdk_recording._retention import (
+    RetentionAtArrivalCheck,
     RetentionClass,
     class_lifecycle_rules,
     retention_policy,
@@ -369,7 +370,14 @@ class RecordingStorage(Construct):
         self._account = stack.account
         self._partition = stack.partition
         if object_lock_mode is not None:
-            cdk.Aspects.of(self).add(_CheckRetentionAtArrival(self))
+            cdk.Aspects.of(self).add(
+                RetentionAtArrivalCheck(
+                    self,
+                    lambda: self._retained_at_arrival,
+                    classes=bool(self.retention_classes),
+                    default_retention=object_lock_retention is not None,
+                )
+            )
 
     # -- retention at arrival ------------------------------------------------------------------------
 
@@ -541,39 +549,6 @@ class RecordingStorage(Construct):
         if self.encryption_key is not None and self.bucket.encryption_key is None:
             self.encryption_key.grant_encrypt(grantee)
         return grant
-
-
-@jsii.implements(cdk.IAspect)
-class _CheckRetentionAtArrival:
-    """At synth: Object Lock without the arrival processor keeps the bucket's default retention."""
-
-    def __init__(self, storage: RecordingStorage) -> None:
-        self._storage = storage
-        self._done = False
-
-    def visit(self, node: IConstruct) -> None:
-        storage = self._storage
-        if self._done or node is not storage:
-            return
-        self._done = True
-        if storage._retained_at_arrival:
-            return
-        if storage.retention_classes:
-            cdk.Annotations.of(storage).add_error(
-                "retention_classes need the arrival processor that applies them: use "
-                "CallRecording with catalog=True, or define a RecordingCatalog over this storage"
-            )
-        if storage._object_lock_retention is not None:
-            cdk.Annotations.of(storage).add_warning_v2(
-                "cdk-recording:storage:object-lock-default-retention",
-                "object_lock_mode without a RecordingCatalog puts a default Object Lock retention "
-                "on the recording bucket: S3 then rejects any PutObject without a Content-MD5 or "
-                "x-amz-checksum-* header, and AWS does not document that the Chime service sends "
-                "one, so recording delivery depends on undocumented behaviour (every recording "
-                "could fail with NoAccessToDestination). Define a RecordingCatalog over this "
-                "storage so that retention is applied per recording at arrival instead, or test "
-                "a live call before relying on it",
-            )
 
 
 @jsii.implements(cdk.IAspect)

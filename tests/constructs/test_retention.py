@@ -356,3 +356,13 @@ def test_every_problem_is_reported_at_once() -> None:
     assert "is reserved" in message
     assert "numbers[0]='+1'" in message
     assert "delete_after='5 days'" in message
+
+
+def test_the_catalog_exposes_the_retention_metrics() -> None:
+    stack = make_stack()
+    storage = RecordingStorage(stack, "Storage", **LOCK)
+    catalog = RecordingCatalog(stack, "Catalog", storage=storage, application="app")
+    assert catalog.metric_retention_failed().metric_name == "RetentionFailed"
+    defaulted = catalog.metric_retention_class_defaulted()
+    assert defaulted.metric_name == "RetentionClassDefaulted"
+    assert defaulted.dimensions == {"Application": "app"}
