@@ -519,6 +519,8 @@ def test_a_failed_retention_retries_the_record_and_catalogs_nothing_until_it_suc
     assert call is not None
     assert item["retentionClass"] == "support"
     assert call["recordings"] == {item["callId"]}
+    # Counted once, although the record was processed twice.
+    assert call["billedMinutes"] == item["billedMinutes"] == 1
     assert [e["detail-type"] for e in aws.emitted()] == ["Recording Available"]
 
 
