@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         SMA_REGIONS,
         SmaImplementation,
     )
+    from cdk_recording._retention import RetentionClass
     from cdk_recording._sma import ISipMediaApplication, SipMediaApplication
     from cdk_recording._storage import (
         CHIME_SERVICE_PRINCIPAL,
@@ -109,6 +110,7 @@ _EXPORTS: dict[str, str] = {
     "RecordingStorage": "cdk_recording._storage",
     "RecordingTrack": "cdk_recording._handler",
     "RecordingTransition": "cdk_recording._storage",
+    "RetentionClass": "cdk_recording._retention",
     "SMA_REGIONS": "cdk_recording._regions",
     "SipMediaApplication": "cdk_recording._sma",
     "SipRule": "cdk_recording._telephony",
@@ -159,6 +161,7 @@ __all__ = [
     "RecordingStorage",
     "RecordingTrack",
     "RecordingTransition",
+    "RetentionClass",
     "SipMediaApplication",
     "SipRule",
     "SipRuleTarget",

@@ -43,6 +43,7 @@ from cdk_recording._defaults import (
 from cdk_recording._handler import application_name
 from cdk_recording._logs import encrypted_log_group, function_role
 from cdk_recording._metrics import application_metric
+from cdk_recording._retention import RETENTION_ENVIRONMENT_VARIABLE
 from cdk_recording._storage import RecordingStorage
 from cdk_recording._validation import Problems, is_token
 
@@ -255,15 +256,28 @@ class RecordingCatalog(Construct):
                     },
                 )
             )
+        # Object Lock is applied per recording here, not by a bucket default (see _retention).
+        retention = storage.retain_at_arrival()
+        arrival_environment = dict(environment)
+        retention_statements: list[iam.PolicyStatement] = []
+        if retention is not None:
+            arrival_environment[RETENTION_ENVIRONMENT_VARIABLE], retention_statements = retention
+            # The call's NUM# items (its own partition, never an index) name its numbers.
+            retention_statements.append(
+                iam.PolicyStatement(
+                    sid="CallNumbers", actions=["dynamodb:Query"], resources=[self.table.table_arn]
+                )
+            )
         self.arrival_function = self._function(
             "Arrival",
             code,
             "recording_processor.handler.handler",
-            environment,
+            arrival_environment,
             description="cdk-recording: catalogs delivered recordings (hash, metadata, event)",
             # TransactWriteItems is authorized per item by UpdateItem and ConditionCheckItem.
             statements=[
                 *read_statements,
+                *retention_statements,
                 table_items,
                 *table_key,
                 put_events,
@@ -532,6 +546,14 @@ class RecordingCatalog(Construct):
     def metric_processor_failed(self, **options: Any) -> cloudwatch.Metric:
         """Records the catalog's functions failed on and will retry."""
         return self.metric("ProcessorFailed", **options)
+
+    def metric_retention_failed(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings the arrival processor could not lock or tag (retried; also ProcessorFailed)."""
+        return self.metric("RetentionFailed", **options)
+
+    def metric_retention_class_defaulted(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings locked for the longest period because no number of the call was known yet."""
+        return self.metric("RetentionClassDefaulted", **options)
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` query the catalog (for ``cdk-recording recordings``)."""

@@ -10,6 +10,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
@@ -29,6 +30,7 @@ from cdk_recording._handler import (
     application_name,
 )
 from cdk_recording._regions import SmaImplementation
+from cdk_recording._retention import RetentionClass
 from cdk_recording._sma import SipMediaApplication
 from cdk_recording._storage import RecordingStorage
 from cdk_recording._telephony import (
@@ -105,6 +107,9 @@ class CallRecording(Construct):
         phone_number_removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         storage: RecordingStorage | None = None,
         recording_prefix: str = "recordings",
+        object_lock_mode: s3.ObjectLockMode | None = None,
+        object_lock_retention: cdk.Duration | None = None,
+        retention_classes: Sequence[RetentionClass] = (),
         handler: lambda_.IFunction | None = None,
         track: RecordingTrack = RecordingTrack.BOTH,
         leg: RecordingLeg = RecordingLeg.LEG_A,
@@ -135,6 +140,15 @@ class CallRecording(Construct):
             ``recording_prefix``.
         :param recording_prefix: the key prefix of recordings in the storage this construct defines.
             Default: ``recordings``.
+        :param object_lock_mode: ``GOVERNANCE`` or ``COMPLIANCE``: lock every recording at arrival
+            (the storage this construct defines; see :class:`RecordingStorage`). Default: no
+            Object Lock.
+        :param object_lock_retention: the lock period of calls in no retention class. Default:
+            with ``retention_classes``, such calls are not locked; otherwise required with
+            ``object_lock_mode``.
+        :param retention_classes: lock periods and expiry by phone number
+            (:class:`RetentionClass`), applied at arrival; need ``object_lock_mode`` and
+            ``catalog=True``. Default: none.
         :param handler: your own SMA function instead of the recording handler. A ``lambda_.Function`` gets
             the recording layer and configuration added; for an imported function, add
             :attr:`recording_layer` and the environment in :attr:`handler_environment` yourself. Wrap its
@@ -166,11 +180,29 @@ class CallRecording(Construct):
         """
         super().__init__(scope, construct_id)
         problems = Problems()
-        if storage is not None and recording_prefix != "recordings":
+        storage_options = {
+            "recording_prefix": recording_prefix if recording_prefix != "recordings" else None,
+            "object_lock_mode": object_lock_mode.name if object_lock_mode is not None else None,
+            "object_lock_retention": (
+                object_lock_retention.to_human_string() if object_lock_retention else None
+            ),
+            "retention_classes": (
+                f"<{len(retention_classes)} class(es)>" if retention_classes else None
+            ),
+        }
+        for option, value in storage_options.items():
+            if storage is not None and value is not None:
+                problems.add(
+                    option,
+                    value,
+                    "applies only to storage this construct defines; set it on the storage you "
+                    "passed",
+                )
+        if not catalog and retention_classes:
             problems.add(
-                "recording_prefix",
-                recording_prefix,
-                "applies only to storage this construct defines; set it on the storage you passed",
+                "retention_classes",
+                f"<{len(retention_classes)} class(es)>",
+                "applies only with catalog=True: the arrival processor applies them",
             )
         seen: dict[str, int] = {}
         for index, entry in enumerate(phone_numbers):
@@ -241,7 +273,14 @@ class CallRecording(Construct):
         self.storage: RecordingStorage = (
             storage
             if storage is not None
-            else RecordingStorage(self, "Storage", recording_prefix=recording_prefix)
+            else RecordingStorage(
+                self,
+                "Storage",
+                recording_prefix=recording_prefix,
+                object_lock_mode=object_lock_mode,
+                object_lock_retention=object_lock_retention,
+                retention_classes=retention_classes,
+            )
         )
         """Where recordings are delivered."""
 
