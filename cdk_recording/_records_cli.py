@@ -27,16 +27,15 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from cdk_recording import _audit, _aws, _records
+from cdk_recording import _audit, _aws, _recordings_aws, _records
 from cdk_recording._command import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError, non_empty
 from cdk_recording._recordings_aws import (
     Where,
     aws_errors,
-    cloudformation_client,
     open_table,
     stack_output,
 )
-from cdk_recording._recordings_output import presented, table, to_json
+from cdk_recording._recordings_output import plain, table, to_json
 from cdk_recording._records_verify import checks, findings, summary
 
 if TYPE_CHECKING:
@@ -235,7 +234,9 @@ def _transaction(parser: argparse.ArgumentParser) -> None:
 
 def _print(args: argparse.Namespace, document: dict[str, Any], text: str) -> None:
     if args.output == "json":
-        sys.stdout.write(to_json(presented(document, unmask=args.unmask)))
+        # Not masked: these documents hold keys, version ids, hashes and ARNs, whose digit runs
+        # the phone number mask would garble, and no phone number.
+        sys.stdout.write(to_json(plain(document)))
     else:
         sys.stdout.write(text)
 
@@ -317,7 +318,7 @@ def _event_bus(args: argparse.Namespace, clients: _Clients) -> str:
         return str(args.event_bus)
     if args.stack is None:
         return "default"
-    cloudformation = cloudformation_client(clients.session, args.region)
+    cloudformation = _recordings_aws.cloudformation_client(clients.session, args.region)
     return stack_output(
         cloudformation, args.stack, EVENT_BUS_OUTPUT_PREFIX, "an event bus", "--event-bus"
     )
