@@ -107,7 +107,7 @@ class World:
                     expected_params=expected,
                 )
         stubber.activate()
-        monkeypatch.setattr(_records_cli, "retention_client", lambda session, region: client)
+        monkeypatch.setattr(_records_cli, "retention_client", lambda _session, _region: client)
         self.stubber = stubber
         return stubber
 

@@ -123,7 +123,8 @@ def test_hold_without_object_lock_names_the_bucket(
         assert_one_line_error(err, f"bucket {BUCKET} has no S3 Object Lock", "object_lock_mode")
         assert _audit.audit_entries(world.table, TX_A) == []
         call = world.item(TX_A, "CALL")
-        assert call is not None and "legalHold" not in call
+        assert call is not None
+        assert "legalHold" not in call
 
 
 def test_hold_of_an_unknown_call_or_one_without_a_recording_fails(
@@ -320,7 +321,8 @@ def test_erase_leaves_tombstones_that_keep_the_key_and_hash(
     assert transcript is not None
     assert (transcript["status"], transcript["erasedBy"]) == ("erased", document["erasedBy"])
     missing = world.item(TX_A, f"REC#{CALL_A2}")  # never delivered: nothing to erase, untouched
-    assert missing is not None and missing["status"] == "missing"
+    assert missing is not None
+    assert missing["status"] == "missing"
     # Numbers are kept unless asked for.
     assert world.partition(TX_A, "NUM#")
     assert recording["fromNumber"] == CALLER
@@ -409,7 +411,7 @@ def test_erase_takes_the_event_bus_from_the_stack_output(
     for _ in range(2):
         stubber.add_response("describe_stacks", stack, {"StackName": "Recording"})
     stubber.activate()
-    monkeypatch.setattr(_recordings_aws, "cloudformation_client", lambda session, region: client)
+    monkeypatch.setattr(_recordings_aws, "cloudformation_client", lambda _session, _region: client)
     world.stub_retention(monkeypatch, world.lockable(TX_A))
 
     code, out, err = run(
