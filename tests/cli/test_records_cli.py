@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from cdk_recording import _audit, _recordings_aws
+from cdk_recording import _audit, _recordings_aws, _records_cli
 from cdk_recording.cli import main
 from tests.cli.catalog_seed import AGENT, BUCKET, CALL_A1, CALL_A2, CALLER, TX_A, TX_B, TX_D
 from tests.cli.records_world import (
@@ -434,3 +434,94 @@ def test_erase_takes_the_event_bus_from_the_stack_output(
     assert json.loads(out)["eventBus"] == "records"
     assert world.events() == []  # not the default bus
     stubber.assert_no_pending_responses()
+
+
+# -- help and errors ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "says"),
+    [
+        ("hold", "s3:PutObjectLegalHold"),
+        ("release", "s3:PutObjectLegalHold"),
+        ("erase", "s3:DeleteObjectVersion"),
+        ("verify", "s3:GetObjectVersion"),
+    ],
+)
+def test_help_of_each_action_names_its_permissions_and_exit_codes(
+    capsys: pytest.CaptureFixture[str], action: str, says: str
+) -> None:
+    code, out, _ = run(capsys, "recordings", action, "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert says in text
+    assert "exit status: 0 success" in text
+    assert "AUDIT#" in text
+
+
+def test_access_denied_names_what_the_command_needs(
+    capsys: pytest.CaptureFixture[str], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = boto3.session.Session().client("s3", region_name=REGION)
+    stubber = Stubber(client)
+    stubber.add_client_error(
+        "get_object_lock_configuration",
+        service_error_code="AccessDenied",
+        service_message="Access Denied",
+        http_status_code=403,
+        expected_params={"Bucket": BUCKET},
+    )
+    stubber.activate()
+    monkeypatch.setattr(_records_cli, "s3_client", lambda _session, _region: client)
+
+    code, _, err = run(capsys, "recordings", "hold", TX_A, "--reason", "case 41", *WHERE)
+
+    assert code == 1
+    assert_one_line_error(
+        err,
+        "access denied on GetObjectLockConfiguration",
+        "s3:PutObjectLegalHold",
+        "grant_legal_hold",
+    )
+    assert _audit.audit_entries(world.table, TX_A) == []
+
+
+def test_erase_with_a_stack_without_the_bus_output_asks_for_event_bus(
+    capsys: pytest.CaptureFixture[str], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = boto3.session.Session().client("cloudformation", region_name=REGION)
+    stubber = Stubber(client)
+    stack = {
+        "Stacks": [
+            {
+                "StackName": "Recording",
+                "CreationTime": datetime(2026, 12, 1, tzinfo=UTC),
+                "StackStatus": "CREATE_COMPLETE",
+                "Outputs": [{"OutputKey": "CatalogTableName", "OutputValue": "recording-catalog"}],
+            }
+        ]
+    }
+    for _ in range(2):
+        stubber.add_response("describe_stacks", stack, {"StackName": "Recording"})
+    stubber.activate()
+    monkeypatch.setattr(_recordings_aws, "cloudformation_client", lambda _session, _region: client)
+    world.stub_retention(monkeypatch, world.lockable(TX_A))
+    before = world.all_versions()
+
+    code, _, err = run(
+        capsys,
+        "recordings",
+        "erase",
+        TX_A,
+        "--reason",
+        "GDPR",
+        "--yes",
+        "--stack",
+        "Recording",
+        "--region",
+        REGION,
+    )
+
+    assert code == 2
+    assert_one_line_error(err, "no output key starts with CatalogEventBusName", "--event-bus")
+    assert world.all_versions() == before  # found out before anything is deleted
