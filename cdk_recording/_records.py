@@ -277,7 +277,8 @@ def refusals(
     versions: Iterable[ObjectVersion],
     now: datetime,
 ) -> list[Refusal]:
-    """What stops the call's erasure: the catalog's legal hold, and per version S3's legal hold
+    """What stops the call's erasure: the catalog's legal hold, a recording still awaited, and per
+    version S3's legal hold
     (``GetObjectLegalHold``) and an unexpired retention (``GetObjectRetention``, ``RetainUntilDate``
     after ``now``). Versions of a bucket without Object Lock are not asked about (none can apply).
     ``retention_s3`` makes the ``GetObjectRetention`` requests (the same client as ``s3`` outside
@@ -294,6 +295,16 @@ def refusals(
                 f"({call.get('legalHoldReason')}); release it with `recordings release`",
             )
         )
+    for item in records.items:
+        if str(item.get("sk", "")).startswith(_RECORDING) and item.get("status") == "started":
+            # A recording still on its way would land after the erasure, outside the tombstone.
+            found.append(
+                Refusal(
+                    f"recording {item.get('callId')}",
+                    None,
+                    "still awaited (status started): erase once it is delivered or missing",
+                )
+            )
     locked: dict[str, bool] = {}
     for version in versions:
         if version.delete_marker:

@@ -15,7 +15,18 @@ from moto import mock_aws
 
 from cdk_recording import _audit, _recordings_aws, _records_cli
 from cdk_recording.cli import main
-from tests.cli.catalog_seed import AGENT, BUCKET, CALL_A1, CALL_A2, CALLER, TX_A, TX_B, TX_D
+from tests.cli.catalog_seed import (
+    AGENT,
+    BUCKET,
+    CALL_A1,
+    CALL_A2,
+    CALL_C1,
+    CALLER,
+    TX_A,
+    TX_B,
+    TX_C,
+    TX_D,
+)
 from tests.cli.records_world import (
     KEY_A,
     KEY_B,
@@ -525,3 +536,17 @@ def test_erase_with_a_stack_without_the_bus_output_asks_for_event_bus(
     assert code == 2
     assert_one_line_error(err, "no output key starts with CatalogEventBusName", "--event-bus")
     assert world.all_versions() == before  # found out before anything is deleted
+
+
+def test_erase_is_refused_while_a_recording_of_the_call_is_still_awaited(
+    capsys: pytest.CaptureFixture[str], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.stub_retention(monkeypatch, [])
+    code, _, err = run(capsys, "recordings", "erase", TX_C, "--reason", "GDPR", "--yes", *WHERE)
+    assert code == 1
+    assert_one_line_error(
+        err, f"erase {TX_C} refused", f"recording {CALL_C1}: still awaited (status started)"
+    )
+    recording = world.item(TX_C, f"REC#{CALL_C1}")
+    assert recording is not None
+    assert recording["status"] == "started"
