@@ -414,6 +414,13 @@ class RecordingCatalog(Construct):
             value=self.table.table_name,
             description="Recording catalog: pass it to `cdk-recording recordings ... --table`",
         )
+        cdk.CfnOutput(
+            self,
+            "CatalogEventBusName",
+            value=self.event_bus.event_bus_name,
+            description="The catalog's event bus: `cdk-recording recordings erase` puts "
+            "Recording Erased on it",
+        )
 
     # -- building blocks ---------------------------------------------------------------------------
 
@@ -558,6 +565,14 @@ class RecordingCatalog(Construct):
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` query the catalog (for ``cdk-recording recordings``)."""
         return self.table.grant_read_data(grantee)
+
+    def grant_records(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` record legal holds, erasures and verifications (``recordings hold|release|
+        erase|verify``): read and write the table, put events on the bus. Nobody has it by
+        default."""
+        from cdk_recording._records_grants import grant_records
+
+        return grant_records(self, grantee)
 
 
 #: The environment variable that tells the recording handler where to send call facts.

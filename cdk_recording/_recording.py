@@ -436,6 +436,19 @@ class CallRecording(Construct):
         """Let ``grantee`` read (and decrypt) recordings."""
         return self.storage.grant_read_recordings(grantee)
 
+    def grant_legal_hold(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` run ``recordings hold|release``: :meth:`RecordingStorage.grant_legal_hold`
+        and, with the catalog, :meth:`RecordingCatalog.grant_records`."""
+        return self._with_records(self.storage.grant_legal_hold(grantee), grantee)
+
+    def grant_erase(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` run ``recordings erase``: :meth:`RecordingStorage.grant_erase` and, with
+        the catalog, :meth:`RecordingCatalog.grant_records`."""
+        return self._with_records(self.storage.grant_erase(grantee), grantee)
+
+    def _with_records(self, grant: iam.Grant, grantee: iam.IGrantable) -> iam.Grant:
+        return grant if self.catalog is None else grant.combine(self.catalog.grant_records(grantee))
+
     def grant_call_control(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` start, pause, resume and stop recordings of live calls on demand."""
         return self.sip_media_application.grant_call_control(grantee)

@@ -32,6 +32,7 @@ from cdk_recording._recordings_aws import (
     open_table,
 )
 from cdk_recording._recordings_output import clean, presented, table, to_json
+from cdk_recording._records_cli import add_records
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -124,7 +125,8 @@ def _table_name(value: str) -> str:
 
 
 def add_recordings(subcommands: Subcommands) -> None:
-    """Register ``recordings list|show|minutes``."""
+    """Register ``recordings list|show|minutes`` and the records actions (hold, release, erase,
+    verify)."""
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_argument_group("catalog")
     source = where.add_mutually_exclusive_group(required=True)
@@ -160,6 +162,7 @@ def add_recordings(subcommands: Subcommands) -> None:
     _add_list(actions, common)
     _add_show(actions, common)
     _add_minutes(actions, common)
+    add_records(actions, common)
 
 
 def _add_list(actions: Subcommands, common: argparse.ArgumentParser) -> None:

@@ -543,6 +543,22 @@ class RecordingStorage(Construct):
             self.encryption_key.grant_decrypt(grantee)
         return grant
 
+    def grant_legal_hold(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` put and release legal holds (``recordings hold|release``) on recordings
+        and ``transcripts/*``: PutObjectLegalHold, GetObjectLegalHold, ListBucketVersions under
+        those prefixes, GetBucketObjectLockConfiguration. Nobody has it by default."""
+        from cdk_recording._records_grants import grant_legal_hold
+
+        return grant_legal_hold(self, grantee)
+
+    def grant_erase(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` erase calls (``recordings erase``): delete every version of recordings
+        and ``transcripts/*`` after reading their legal hold and retention. Nobody has it by
+        default; Object Lock still refuses what is held or retained."""
+        from cdk_recording._records_grants import grant_erase
+
+        return grant_erase(self, grantee)
+
     def grant_write_prompts(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let a person or pipeline upload announcement WAVs under the prompts prefix."""
         grant = self.bucket.grant_put(grantee, f"{self.prompts_prefix}/*")
