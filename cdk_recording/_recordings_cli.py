@@ -32,6 +32,7 @@ from cdk_recording._recordings_aws import (
     open_table,
 )
 from cdk_recording._recordings_output import clean, presented, table, to_json
+from cdk_recording._retrieval_cli import add_get
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -160,6 +161,7 @@ def add_recordings(subcommands: Subcommands) -> None:
     _add_list(actions, common)
     _add_show(actions, common)
     _add_minutes(actions, common)
+    add_get(actions, common)
 
 
 def _add_list(actions: Subcommands, common: argparse.ArgumentParser) -> None:
