@@ -235,7 +235,7 @@ def test_out_must_be_a_directory(
 @pytest.mark.parametrize(
     ("tx", "says"),
     [
-        (TX_C, f"({CALL_C1}: started)"),
+        (TX_C, f"recordings: {CALL_C1}: started"),
         (TX_D, "has no delivered recording to retrieve (recordings: none)"),
         ("00000000-0000-4000-8000-000000000000", "not found in the catalog"),
     ],
