@@ -31,6 +31,7 @@ def test_composed_construct_and_parts_are_exported() -> None:
         "PhoneNumber",
         "SipRule",
         "RecordingControl",
+        "RecordingAccessTrail",
         "apply_compliance",
     ):
         assert name in cdk_recording.__all__
