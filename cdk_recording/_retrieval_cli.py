@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -48,7 +49,7 @@ file is never overwritten without --force.
 --url prints presigned GET URLs of the cataloged versions instead, valid for --expires (90s, 5m,
 1h; default 5m, at most 12h, and never longer than the signing credentials last).
 
-The caller needs {GET_PERMISSIONS}.
+{textwrap.fill(f"The caller needs {GET_PERMISSIONS}.", width=99)}
 
 exit status: 0 handed over, 1 not found, refused or failed (no delivered recording, SHA-256
 mismatch, file exists, audit write failed, access denied), 2 invalid arguments or AWS
