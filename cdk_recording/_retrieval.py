@@ -227,6 +227,8 @@ def targets(recordings: Sequence[StoredRecording], out: Path, *, force: bool) ->
     """
     if not out.is_dir():
         raise CommandError(f"--out {out}: not a directory; create it or pick another", EXIT_USAGE)
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise CommandError(f"--out {out}: not writable by you; pick another directory", EXIT_USAGE)
     paths = [out / recording.file_name for recording in recordings]
     if len(set(paths)) != len(paths):
         raise CommandError(
@@ -351,6 +353,10 @@ def download_all(
                 raise CommandError(f"{item.path} appeared while downloading; nothing was moved")
         for partial, item in zip(partials, done, strict=True):
             os.replace(partial, item.path)
+    except OSError as error:
+        raise CommandError(
+            f"cannot write {error.filename or 'a download'}: {error.strerror or error}"
+        ) from error
     finally:
         for partial in partials:
             partial.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from cdk_recording import _audit, _aws, _retrieval
 from cdk_recording._command import EXIT_OK, EXIT_USAGE, CommandError, non_empty
@@ -142,7 +143,7 @@ def _run_get(args: argparse.Namespace) -> int:
                 catalog_table,
                 call.transaction_id,
                 "presign",
-                _audit.caller_arn(sts),
+                _caller(sts),
                 recordings,
                 expires_seconds=seconds,
                 now=now,
@@ -162,7 +163,7 @@ def _run_get(args: argparse.Namespace) -> int:
                 catalog_table,
                 call.transaction_id,
                 "download",
-                _audit.caller_arn(sts),
+                _caller(sts),
                 recordings,
             )
             handed = [
@@ -187,6 +188,18 @@ def _run_get(args: argparse.Namespace) -> int:
         return EXIT_OK
     sys.stdout.write(_text(call.transaction_id, entry, parties, handed, url=args.url))
     return EXIT_OK
+
+
+def _caller(sts: Any) -> str:
+    """The caller's ARN for the audit entry; without it nothing is handed over."""
+    try:
+        return _audit.caller_arn(sts)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "error")
+        raise CommandError(
+            f"could not identify the caller with STS GetCallerIdentity ({code}: {error}); "
+            "nothing was handed over: the audit entry needs the caller's ARN"
+        ) from error
 
 
 def _describe(recording: _retrieval.StoredRecording) -> dict[str, Any]:

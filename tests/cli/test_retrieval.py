@@ -499,3 +499,20 @@ def test_help_documents_get(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for text in ("--url", "--expires", "--out", "--force", "--call", "AUDIT#", "SHA-256"):
         assert text in out
+
+
+def test_unknown_caller_hands_nothing_over(
+    capsys: pytest.CaptureFixture[str],
+    catalog: Catalog,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(sts: Any) -> str:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetCallerIdentity")
+
+    monkeypatch.setattr(_audit, "caller_arn", refuse)
+    code, out, err = run(capsys, TX_A, *WHERE, "--out", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert_one_line_error(err, "STS GetCallerIdentity", "AccessDenied", "nothing was handed over")
+    assert list(tmp_path.iterdir()) == []
+    assert audit_items(catalog.table, TX_A) == []
