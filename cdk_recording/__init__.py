@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cdk_recording._access_trail import RecordingAccessTrail
     from cdk_recording._alarms import RecordingAlarms
     from cdk_recording._catalog import RecordingCatalog
     from cdk_recording._compliance import (
@@ -100,6 +101,7 @@ _EXPORTS: dict[str, str] = {
     "RecordingConfigurationError": "cdk_recording._validation",
     "RecordingControl": "cdk_recording.control",
     "RecordingControlError": "cdk_recording.control",
+    "RecordingAccessTrail": "cdk_recording._access_trail",
     "RecordingAlarms": "cdk_recording._alarms",
     "RecordingCatalog": "cdk_recording._catalog",
     "RecordingEncryption": "cdk_recording._storage",
@@ -148,6 +150,7 @@ __all__ = [
     "PhoneNumber",
     "PhoneNumberSearch",
     "PhoneNumberType",
+    "RecordingAccessTrail",
     "RecordingAlarms",
     "RecordingCatalog",
     "RecordingConfigurationError",

@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
+from cdk_recording._access_trail import RecordingAccessTrail
 from cdk_recording._alarms import RecordingAlarms
 from cdk_recording._catalog import RecordingCatalog
 from cdk_recording._defaults import METRICS_NAMESPACE
@@ -56,6 +57,9 @@ _CATALOG_RESOURCES = 26
 #: Resources the alarms and dashboard add: 4 alarms + dashboard, 5 more with the catalog.
 _ALARM_RESOURCES = 5
 _CATALOG_ALARM_RESOURCES = 5
+#: Resources the access trail adds beside the storage's access log bucket: key, log bucket and
+#: its policy, trail.
+_ACCESS_TRAIL_RESOURCES = 4
 
 
 @jsii.implements(cdk.IAspect)
@@ -129,6 +133,7 @@ class CallRecording(Construct):
         alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
         create_alarm_topic: bool = False,
+        access_trail: bool = False,
     ) -> None:
         """
         :param phone_numbers: numbers to route to the SMA: an E.164 string for a number the account owns,
@@ -177,6 +182,10 @@ class CallRecording(Construct):
         :param alarm_topic: an SNS topic the alarms notify. Default: none.
         :param create_alarm_topic: define a KMS-encrypted, TLS-only topic for the alarms (subscribe
             to ``alarms.topic``). Default: false.
+        :param access_trail: a CloudTrail trail of every read of the recordings and transcripts
+            (:class:`RecordingAccessTrail`: S3 data events, its own log bucket, log file
+            validation). Off by default because CloudTrail bills data events per event. Default:
+            false.
         """
         super().__init__(scope, construct_id)
         problems = Problems()
@@ -228,6 +237,7 @@ class CallRecording(Construct):
             + (_CATALOG_RESOURCES if catalog else 0)
             + (_ALARM_RESOURCES if alarms else 0)
             + (_CATALOG_ALARM_RESOURCES if alarms and catalog else 0)
+            + (_ACCESS_TRAIL_RESOURCES if access_trail else 0)
         )
         estimated = base + _RESOURCES_PER_NUMBER * len(phone_numbers)
         if estimated > _STACK_RESOURCE_LIMIT:
@@ -354,6 +364,17 @@ class CallRecording(Construct):
                 catalog=self.catalog,
                 topic=alarm_topic,
                 create_topic=create_alarm_topic,
+            )
+
+        self.access_trail: RecordingAccessTrail | None = None
+        """The trail of reads of recordings and transcripts, with ``access_trail=True``."""
+        if access_trail:
+            self.access_trail = RecordingAccessTrail(
+                self,
+                "AccessTrail",
+                bucket=self.storage.bucket,
+                recording_prefix=self.storage.recording_prefix,
+                access_logs_bucket=self.storage.access_logs_bucket,
             )
 
         self.sip_media_application = SipMediaApplication(

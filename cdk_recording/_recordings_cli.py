@@ -33,6 +33,7 @@ from cdk_recording._recordings_aws import (
 )
 from cdk_recording._recordings_output import clean, presented, table, to_json
 from cdk_recording._records_cli import add_records
+from cdk_recording._retrieval_cli import add_get
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -163,6 +164,7 @@ def add_recordings(subcommands: Subcommands) -> None:
     _add_show(actions, common)
     _add_minutes(actions, common)
     add_records(actions, common)
+    add_get(actions, common)
 
 
 def _add_list(actions: Subcommands, common: argparse.ArgumentParser) -> None:

@@ -32,6 +32,7 @@ def test_composed_construct_and_parts_are_exported() -> None:
         "SipRule",
         "RecordingControl",
         "RetentionClass",
+        "RecordingAccessTrail",
         "apply_compliance",
     ):
         assert name in cdk_recording.__all__
