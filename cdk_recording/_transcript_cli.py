@@ -184,11 +184,14 @@ def _run_transcript(args: argparse.Namespace) -> int:
                 unfinished.append(f"call {call_id} is {status}{reason}")
                 continue
             key, redacted = _key(item, args)
-            bucket = str(item.get("bucket") or buckets.get(call_id) or "")
+            # Every recording of a deployment, and its transcripts, is in one bucket: a leg
+            # whose recording item names none (missing, erased) takes its sibling's.
+            only = next(iter(buckets.values())) if len(set(buckets.values())) == 1 else None
+            bucket = str(item.get("bucket") or buckets.get(call_id) or only or "")
             if not bucket:
                 raise CommandError(
                     f"transcript of call {call_id}: the catalog names no bucket (no delivered "
-                    "REC# item for the call); the transcript cannot be located"
+                    "REC# item in the call); the transcript cannot be located"
                 )
             turns = _turns(s3, bucket, key, item, unredacted=args.unredacted)
             documents.append(
