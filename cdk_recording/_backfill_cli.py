@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from cdk_recording import _aws
+from cdk_recording import _aws, _recordings_aws
 from cdk_recording._command import EXIT_OK, EXIT_USAGE, CommandError, non_empty
 from cdk_recording._recordings_aws import (
     STACK_OUTPUT_PREFIX,
     Where,
     aws_errors,
-    cloudformation_client,
     open_table,
     stack_output,
 )
@@ -246,7 +245,7 @@ def _run_transcribe(args: argparse.Namespace) -> int:
             where.stack = args.stack
             session = _aws.session(args.profile)
             arn = stack_output(
-                cloudformation_client(session, args.region),
+                _recordings_aws.cloudformation_client(session, args.region),
                 args.stack,
                 BACKFILL_OUTPUT_PREFIX,
                 "a transcription backfill state machine",
