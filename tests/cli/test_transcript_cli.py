@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from recording_processor import catalog, schema
 
-from cdk_recording import _transcript_cli
+from cdk_recording import _recordings_aws, _transcript_cli
 from cdk_recording.cli import main
 from tests.cli.catalog_seed import BUCKET, CALL_A1, CALL_B1, TX_A, TX_B, TX_C, TX_D, seed
 from tests.cli.conftest import DATA
@@ -145,7 +145,9 @@ def test_serves_the_redacted_transcript_by_default(
 def test_redacted_flag_reads_the_same_served_transcript(
     capsys: pytest.CaptureFixture[str], aws: tuple[Table, S3Client]
 ) -> None:
-    assert run(capsys, TX_A, "--redacted", *WHERE) == run(capsys, TX_A, *WHERE)
+    served = run(capsys, TX_A, *WHERE)
+    assert served[0] == 0
+    assert run(capsys, TX_A, "--redacted", *WHERE) == served
 
 
 def test_unredacted_reads_the_original_and_masks_phone_numbers(
@@ -231,6 +233,40 @@ def test_json_output_carries_the_turns_and_the_job(
             },
         ],
     }
+
+
+def test_json_masks_phone_numbers_unless_unmask(
+    capsys: pytest.CaptureFixture[str], aws: tuple[Table, S3Client]
+) -> None:
+    def agent_line(*flags: str) -> str:
+        code, out, _ = run(capsys, TX_A, "--unredacted", "--output", "json", *flags, *WHERE)
+        assert code == 0
+        return str(json.loads(out)["transcripts"][0]["turns"][2]["text"])
+
+    assert agent_line() == "Call me back on ******0100, please."
+    assert agent_line("--unmask") == "Call me back on 2065550100, please."
+
+
+def test_stack_output_names_the_catalog_table(
+    capsys: pytest.CaptureFixture[str],
+    aws: tuple[Table, S3Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = boto3.session.Session().client("cloudformation", region_name=REGION)
+    stubber = Stubber(client)
+    stack = {
+        "StackName": "Recording",
+        "CreationTime": "2026-12-01T00:00:00Z",
+        "StackStatus": "UPDATE_COMPLETE",
+        "Outputs": [{"OutputKey": "CallRecordingCatalogTableName0A1B2C3D", "OutputValue": TABLE}],
+    }
+    stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "Recording"})
+    stubber.activate()
+    monkeypatch.setattr(_recordings_aws, "cloudformation_client", lambda _s, _r: client)
+    code, out, err = run(capsys, TX_B, "--stack", "Recording", "--region", REGION)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"call {CALL_B1} (standard, en-GB, unredacted)")
+    stubber.assert_no_pending_responses()
 
 
 # -- not there, not finished ----------------------------------------------------------------------------
