@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from cdk_recording._backfill_cli import add_transcribe
 from cdk_recording._command import EXIT_OK, EXIT_USAGE, CommandError, non_empty
 from cdk_recording._recordings_aws import (
     REQUIRED_PERMISSIONS,
@@ -34,6 +35,7 @@ from cdk_recording._recordings_aws import (
 from cdk_recording._recordings_output import clean, presented, table, to_json
 from cdk_recording._records_cli import add_records
 from cdk_recording._retrieval_cli import add_get
+from cdk_recording._transcript_cli import add_transcript
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -165,6 +167,8 @@ def add_recordings(subcommands: Subcommands) -> None:
     _add_minutes(actions, common)
     add_records(actions, common)
     add_get(actions, common)
+    add_transcript(actions)
+    add_transcribe(actions)
 
 
 def _add_list(actions: Subcommands, common: argparse.ArgumentParser) -> None:
