@@ -30,12 +30,13 @@ from cdk_recording.testing._transcription_report import TranscriptionPlan, Trans
 __all__ = ["read_config", "simulate"]
 
 
-def read_config(text: str) -> Any:
+def read_config(text: str, *, option: str = "--config") -> Any:
     """A configuration given as JSON text or as ``@path`` to a JSON file.
 
+    :param option: the option it was given with, named in the errors about inline JSON.
     :raises HandlerError: the file cannot be read or the text is not JSON.
     """
-    source = "--config"
+    source = option
     if text.startswith("@"):
         source = text[1:]
         try:
@@ -114,12 +115,19 @@ def simulate(
         job). The report's ``arrival.transcription`` holds the ``TRANSCRIPT#`` items and events.
         Default: false.
     :raises ScenarioError: the scenario is invalid.
-    :raises HandlerError: the handler or the configuration is invalid.
+    :raises HandlerError: the handler, the configuration or the transcription options are invalid.
     :raises OSError: ``out`` cannot be written.
     """
     chosen = builtin_scenario("default") if scenario is None else load_scenario(scenario)
     transcribe = TranscriptionPlan() if transcription is True else transcription or None
     arrival = arrival or transcribe is not None
+    if transcribe is not None:
+        from cdk_recording.testing._arrival_transcribe import parse_transcription_options
+
+        try:
+            parse_transcription_options(transcribe)
+        except ValueError as error:
+            raise HandlerError(f"invalid transcription options: {error}") from error
     document = None if config is None else read_config(config)
     sink = None if out is None else FolderSink(out)
     if handler is None or handler == DEFAULT_HANDLER:
@@ -163,9 +171,7 @@ def _run(
     except ArrivalUnavailable as unavailable:
         simulator.arrival = simulator.transcription = None
         report = simulator.run(scenario)
-        skipped = (
-            None if transcription is None else TranscriptionReport(skipped=str(unavailable))
-        )
+        skipped = None if transcription is None else TranscriptionReport(skipped=str(unavailable))
         return dataclasses.replace(
             report, arrival=ArrivalReport(skipped=str(unavailable), transcription=skipped)
         )

@@ -66,7 +66,9 @@ class TranscriptionPlan:
         if not 1 <= self.polls <= MAX_POLLS:
             raise ValueError(f"polls is {self.polls!r}; allowed: an integer from 1 to {MAX_POLLS}")
         if not isinstance(self.failure_reason, str) or not self.failure_reason.strip():
-            raise ValueError(f"failure_reason is {self.failure_reason!r}; allowed: a non-empty text")
+            raise ValueError(
+                f"failure_reason is {self.failure_reason!r}; allowed: a non-empty text"
+            )
 
 
 @dataclass(frozen=True)
