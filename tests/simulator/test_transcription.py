@@ -16,13 +16,17 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cdk_recording._transcript_format import parse_transcript
 from cdk_recording.cli import main
 from cdk_recording.testing import (
     DEFAULT_RECORDING_CONFIG,
     ArrivalDouble,
     CallReport,
     HandlerError,
+    RecordingRecord,
     SmaSimulator,
     TranscriptionPlan,
     TranscriptionReport,
@@ -32,6 +36,7 @@ from cdk_recording.testing import (
     simulate,
 )
 from cdk_recording.testing._arrival_transcribe import _disagreements
+from cdk_recording.testing._transcribe_stub import stand_in_transcript
 
 AVAILABLE = "Transcript Available"
 FAILED = "Transcription Failed"
@@ -319,3 +324,95 @@ def test_invalid_options_are_refused_before_the_call() -> None:
     plan = TranscriptionPlan(options={"languageCode": "english"})
     with pytest.raises(HandlerError, match=r"TRANSCRIPTION\.languageCode is 'english'"):
         simulate(transcription=plan)
+
+
+@st.composite
+def recordings(draw: st.DrawFn) -> RecordingRecord:
+    started = draw(st.integers(0, 60_000))
+    stopped = started + draw(st.integers(0, 300_000))
+    cuts = sorted(draw(st.lists(st.integers(started, stopped), max_size=6, unique=True)))
+    pauses = tuple(zip(cuts[::2], cuts[1::2], strict=False))
+    return RecordingRecord(
+        leg=draw(st.sampled_from(["LEG-A", "LEG-B"])),
+        call_id="call",
+        track=draw(st.sampled_from(["BOTH", "INCOMING", "OUTGOING"])),
+        location="bucket/recordings",
+        bucket="bucket",
+        key="recordings/call.wav",
+        started_ms=started,
+        stopped_ms=stopped,
+        stop_reason="hangup",
+        pauses=pauses,
+        delivered_ms=stopped,
+        channels=2,
+        sample_rate=8000,
+        metadata={},
+    )
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    recording=recordings(),
+    analytics=st.booleans(),
+    identification=st.booleans(),
+    redaction=st.sampled_from([None, "redacted", "redacted_and_unredacted"]),
+    turn_ms=st.integers(1000, 8000),
+)
+def test_the_stand_in_transcript_follows_the_recording(
+    recording: RecordingRecord,
+    analytics: bool,
+    identification: bool,
+    redaction: str | None,
+    turn_ms: int,
+) -> None:
+    """Whatever the recording, the stand-in parses as Transcribe output, stays within the recording
+    and out of its pauses, keeps to the plan's roles, and its redacted copy holds no card number."""
+    roles = {"0": "AGENT", "1": "CUSTOMER"} if analytics else None
+    content = (
+        None
+        if redaction is None
+        else {"RedactionType": "PII", "RedactionOutput": redaction, "PiiEntityTypes": ["ALL"]}
+    )
+    settings_: dict[str, Any] = {} if content is None else {"ContentRedaction": content}
+    request: dict[str, Any] = (
+        {"OutputLocation": "s3://bucket/transcripts/tx/", "Settings": settings_}
+        if analytics
+        else {
+            "OutputKey": "transcripts/tx/",
+            "LanguageCode": "en-US",
+            "Settings": {"ChannelIdentification": identification},
+            **({} if content is None else {"ContentRedaction": content}),
+        }
+    )
+    plan = {
+        "jobType": "call-analytics" if analytics else "standard",
+        "jobName": "job",
+        "bucket": "bucket",
+        "key": recording.key,
+        "channelRoles": roles,
+        "request": request,
+    }
+    documents = stand_in_transcript(plan, recording, turn_ms=turn_ms)
+    duration = recording.stopped_ms - recording.started_ms
+    pauses = [(s - recording.started_ms, e - recording.started_ms) for s, e in recording.pauses]
+    for name, document in documents.items():
+        turns = parse_transcript(document, roles)
+        assert len(turns) <= 6
+        for turn in turns:
+            assert 0 <= turn.begin_ms <= duration
+            assert not any(s <= turn.begin_ms < e for s, e in pauses)
+            if analytics:
+                assert turn.speaker in ("AGENT", "CUSTOMER")
+            elif identification:
+                assert turn.speaker in ("ch_0", "ch_1")
+            else:
+                assert turn.speaker == "SPEAKER"
+            if name == "redacted":
+                assert "4111" not in turn.text
+        if recording.track != "BOTH" and identification and not analytics:
+            assert {turn.speaker for turn in turns} <= {"ch_0"}
+    plain = parse_transcript(documents["plain"], roles)
+    redacted = parse_transcript(documents["redacted"], roles)
+    assert [t.text.replace("4111 1111 1111 1111", "[PII]") for t in plain] == [
+        t.text for t in redacted
+    ]
