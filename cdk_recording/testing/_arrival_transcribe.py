@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from cdk_recording._transcript_format import (
@@ -211,7 +212,12 @@ class _Player:
         fail: Any,
     ) -> str | None:
         """start -> status ... -> record or fail; returns where the transcript was put."""
-        job = StubbedJob(plan, self.double.account_id, self.double.region)
+        job = StubbedJob(
+            plan,
+            self.double.account_id,
+            self.double.region,
+            sample_rate=8000 if recording is None else recording.sample_rate,
+        )
         stubber.add_response(job.start_method, job.started(self.now), dict(plan["request"]))
         started, error = task({"action": "start", "plan": plan})
         if error is not None:
@@ -270,7 +276,7 @@ class _Player:
             body = self.double.s3.get_object(Bucket=bucket, Key=item["transcriptKey"])["Body"]
             document = json.loads(body.read())
             return format_turns(parse_transcript(document, item.get("channelRoles")))
-        except (KeyError, ValueError, TranscriptFormatError) as error:
+        except (ClientError, KeyError, ValueError, TranscriptFormatError) as error:
             return f"(cannot render: {error})"
 
     def items(self, transaction_id: str) -> tuple[dict[str, Any], ...]:

@@ -54,8 +54,12 @@ _PUNCTUATION = ".,?!"
 class StubbedJob:
     """What Transcribe would answer about the plan's job, and where it writes."""
 
-    def __init__(self, plan: Mapping[str, Any], account_id: str, region: str) -> None:
+    def __init__(
+        self, plan: Mapping[str, Any], account_id: str, region: str, sample_rate: int = 8000
+    ) -> None:
         self.plan = plan
+        self.sample_rate = sample_rate
+        self.created: datetime | None = None
         self.account_id = account_id
         self.region = region
         request = plan["request"]
@@ -96,7 +100,7 @@ class StubbedJob:
             f"{self._kind}Name": self.name,
             f"{self._kind}Status": status,
             "Media": {"MediaFileUri": request["Media"]["MediaFileUri"]},
-            "CreationTime": now,
+            "CreationTime": self.created or now,
         }
         if self.analytics:
             job["DataAccessRoleArn"] = request["DataAccessRoleArn"]
@@ -106,23 +110,25 @@ class StubbedJob:
         return job
 
     def started(self, now: datetime) -> dict[str, Any]:
+        """The ``Start*Job`` answer: queued (the job waits for a slot, then runs)."""
+        self.created = self.created or now
         return {self._kind: self._job("QUEUED", now)}
 
     def status(self, now: datetime, ended: TranscriptionPlan | None) -> dict[str, Any]:
         """The ``Get*Job`` answer: ``IN_PROGRESS``, or how the plan's job ended."""
         if ended is None:
-            return {self._kind: {**self._job("IN_PROGRESS", now), "StartTime": now}}
+            return {self._kind: {**self._job("IN_PROGRESS", now), "StartTime": self.created or now}}
         if ended.job == "failed":
             job = self._job("FAILED", now)
-            job.update({"StartTime": now, "FailureReason": ended.failure_reason})
+            job.update({"StartTime": self.created or now, "FailureReason": ended.failure_reason})
             return {self._kind: job}
         job = self._job("COMPLETED", now)
         job.update(
             {
-                "StartTime": now,
+                "StartTime": self.created or now,
                 "CompletionTime": now,
                 "LanguageCode": self.language,
-                "MediaSampleRateHertz": 8000,
+                "MediaSampleRateHertz": self.sample_rate,
                 "MediaFormat": "wav",
             }
         )
