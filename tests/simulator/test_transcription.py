@@ -23,11 +23,16 @@ from cdk_recording._transcript_format import parse_transcript
 from cdk_recording.cli import main
 from cdk_recording.testing import (
     DEFAULT_RECORDING_CONFIG,
+    Answer,
     ArrivalDouble,
     CallReport,
     HandlerError,
+    Hangup,
+    OutboundCall,
     RecordingRecord,
+    Scenario,
     SmaSimulator,
+    Step,
     TranscriptionPlan,
     TranscriptionReport,
     TranscriptionRun,
@@ -124,6 +129,31 @@ def test_leg_b_reverses_the_roles(double: ArrivalDouble) -> None:
     [run_] = transcription_of(report).runs
     assert run_.plan is not None
     assert run_.plan["channelRoles"] == {"0": "AGENT", "1": "CUSTOMER"}
+
+
+def test_leg_a_of_an_outbound_call_reverses_the_roles(double: ArrivalDouble) -> None:
+    """Dialling out, the SMA's first leg is the agent: channel 0 is the AGENT."""
+    scenario = Scenario(
+        (
+            Step.at(0, OutboundCall("+12065550100", "+14255550199")),
+            Step.at(2, Answer()),
+            Step.at(40, Hangup("LEG-A")),
+        )
+    )
+    simulator = SmaSimulator.for_recording_handler(
+        arrival=double, transcription=TranscriptionPlan()
+    )
+    report = simulator.run(scenario)
+    assert report.ok, report.to_text()
+    transcription = transcription_of(report)
+    [run_] = transcription.runs
+    assert run_.plan is not None
+    assert run_.plan["request"]["ChannelDefinitions"] == [
+        {"ChannelId": 0, "ParticipantRole": "AGENT"},
+        {"ChannelId": 1, "ParticipantRole": "CUSTOMER"},
+    ]
+    [item] = transcription.catalog
+    assert item["channelRoles"] == {"0": "AGENT", "1": "CUSTOMER"}
 
 
 def test_a_mono_recording_gets_a_standard_job(double: ArrivalDouble) -> None:
