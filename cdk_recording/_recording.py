@@ -31,6 +31,8 @@ from cdk_recording._handler import (
 from cdk_recording._regions import SmaImplementation
 from cdk_recording._sma import SipMediaApplication
 from cdk_recording._storage import RecordingStorage
+from cdk_recording._transcription import RecordingTranscription
+from cdk_recording._transcription_options import TranscriptionOptions
 from cdk_recording._telephony import (
     PhoneNumber,
     PhoneNumberSearch,
@@ -124,6 +126,7 @@ class CallRecording(Construct):
         alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
         create_alarm_topic: bool = False,
+        transcription: TranscriptionOptions | None = None,
     ) -> None:
         """
         :param phone_numbers: numbers to route to the SMA: an E.164 string for a number the account owns,
@@ -163,6 +166,9 @@ class CallRecording(Construct):
         :param alarm_topic: an SNS topic the alarms notify. Default: none.
         :param create_alarm_topic: define a KMS-encrypted, TLS-only topic for the alarms (subscribe
             to ``alarms.topic``). Default: false.
+        :param transcription: transcribe every delivered recording with Amazon Transcribe
+            (:class:`RecordingTranscription`; Call Analytics with PII redaction by default). It is
+            billed per audio minute. Needs ``catalog=True``. Default: none (off).
         """
         super().__init__(scope, construct_id)
         problems = Problems()
@@ -225,6 +231,20 @@ class CallRecording(Construct):
                     "missing_after",
                     missing_after.to_human_string(),
                     "applies only with catalog=True",
+                )
+        if transcription is not None:
+            if not catalog:
+                problems.add(
+                    "transcription",
+                    type(transcription).__name__,
+                    "needs catalog=True (transcription starts from the catalog's Recording "
+                    "Available events and records its results in the catalog)",
+                )
+            if isinstance(transcription, TranscriptionOptions):
+                transcription.validate(problems, "transcription")
+            else:
+                problems.add(
+                    "transcription", transcription, "must be a TranscriptionOptions or None"
                 )
         if not alarms and (alarm_topic is not None or create_alarm_topic):
             problems.add(
@@ -298,6 +318,17 @@ class CallRecording(Construct):
                     "call facts (parties, consent, missing-recording detection) come from the "
                     "library's recording handler"
                 )
+
+        self.transcription: RecordingTranscription | None = None
+        """Post-call transcription, when ``transcription`` is given."""
+        if transcription is not None and self.catalog is not None:
+            self.transcription = RecordingTranscription(
+                self,
+                "Transcription",
+                storage=self.storage,
+                catalog=self.catalog,
+                options=transcription,
+            )
 
         self.alarms: RecordingAlarms | None = None
         """Alarms and the dashboard, unless ``alarms=False``."""
