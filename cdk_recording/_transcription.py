@@ -225,7 +225,11 @@ class RecordingTranscription(Construct):
         description = "cdk-recording: plans, starts and records Amazon Transcribe jobs"
         log_group = encrypted_log_group(self, "FunctionLogs", log_retention)
         role = function_role(
-            self, "FunctionRole", description=description, log_group=log_group, statements=statements
+            self,
+            "FunctionRole",
+            description=description,
+            log_group=log_group,
+            statements=statements,
         )
         self.function = lambda_.Function(
             self,
