@@ -559,5 +559,6 @@ def _suggest(key: str, names: Sequence[str]) -> str:
 def _close(value: object, allowed: frozenset[str]) -> str:
     if not isinstance(value, str):
         return ""
-    close = difflib.get_close_matches(value, sorted(allowed), n=1, cutoff=0.6)
+    same = [a for a in sorted(allowed) if a.lower() == value.lower()]
+    close = same or difflib.get_close_matches(value, sorted(allowed), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

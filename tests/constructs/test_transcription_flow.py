@@ -114,7 +114,11 @@ def test_init_keeps_the_input_and_starts_with_a_null_plan_and_zero_polls(
             {"action": "record", "plan.$": "$.plan", "status.$": "$.status"},
             "$.transcript",
         ),
-        ("RecordFailure", {"action": "fail", "plan.$": "$.plan", "error.$": "$.error"}, "$.failure"),
+        (
+            "RecordFailure",
+            {"action": "fail", "plan.$": "$.plan", "error.$": "$.error"},
+            "$.failure",
+        ),
     ],
 )
 def test_each_task_sends_the_contract_action(
