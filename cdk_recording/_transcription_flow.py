@@ -161,10 +161,18 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
     for step in (plan, start, status, record):
         step.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
 
+    # A Choice cannot catch: a missing field must fall through to the loop, not fail the
+    # execution before the failure is recorded.
+    def status_is(value: str) -> sfn.Condition:
+        return sfn.Condition.and_(
+            sfn.Condition.is_present("$.status.status"),
+            sfn.Condition.string_equals("$.status.status", value),
+        )
+
     done = (
         sfn.Choice(scope, "JobDone?")
-        .when(sfn.Condition.string_equals("$.status.status", "COMPLETED"), record)
-        .when(sfn.Condition.string_equals("$.status.status", "FAILED"), job_failed)
+        .when(status_is("COMPLETED"), record)
+        .when(status_is("FAILED"), job_failed)
         .when(sfn.Condition.number_greater_than_equals("$.poll.count", MAX_POLLS), polls_exhausted)
         .otherwise(wait)
     )
@@ -172,7 +180,10 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
     skip = (
         sfn.Choice(scope, "Skip?")
         .when(
-            sfn.Condition.boolean_equals("$.plan.skip", True),
+            sfn.Condition.and_(
+                sfn.Condition.is_present("$.plan.skip"),
+                sfn.Condition.boolean_equals("$.plan.skip", True),
+            ),
             sfn.Succeed(scope, "Skipped", comment="Not a recording, not delivered, or done"),
         )
         .otherwise(start.next(wait.next(status.next(count.next(done)))))

@@ -140,7 +140,13 @@ def test_plan_skip_ends_the_execution_successfully(
     states = recording[1]["States"]
     assert states["Plan"]["Next"] == "Skip?"
     assert states["Skip?"]["Choices"] == [
-        {"Variable": "$.plan.skip", "BooleanEquals": True, "Next": "Skipped"}
+        {
+            "And": [
+                {"Variable": "$.plan.skip", "IsPresent": True},
+                {"Variable": "$.plan.skip", "BooleanEquals": True},
+            ],
+            "Next": "Skipped",
+        }
     ]
     assert states["Skip?"]["Default"] == "StartJob"
     assert states["Skipped"]["Type"] == "Succeed"
@@ -203,9 +209,16 @@ def test_job_done_choice_routes_completed_failed_and_bounds_the_polls(
     recording: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     choice = recording[1]["States"]["JobDone?"]
+    present = {"Variable": "$.status.status", "IsPresent": True}
     assert choice["Choices"] == [
-        {"Variable": "$.status.status", "StringEquals": "COMPLETED", "Next": "RecordTranscript"},
-        {"Variable": "$.status.status", "StringEquals": "FAILED", "Next": "JobFailed"},
+        {
+            "And": [present, {"Variable": "$.status.status", "StringEquals": "COMPLETED"}],
+            "Next": "RecordTranscript",
+        },
+        {
+            "And": [present, {"Variable": "$.status.status", "StringEquals": "FAILED"}],
+            "Next": "JobFailed",
+        },
         {"Variable": "$.poll.count", "NumericGreaterThanEquals": 240, "Next": "PollsExhausted"},
     ]
     assert choice["Default"] == "WaitForJob"
