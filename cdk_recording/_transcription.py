@@ -207,6 +207,15 @@ class RecordingTranscription(Construct):
             ),
         ]
         if key is not None:
+            # Jobs name the recording key as OutputEncryptionKMSKeyId (else Transcribe writes its
+            # outputs SSE-S3 into an SSE-KMS bucket); the caller must be allowed to use the key.
+            statements.append(
+                iam.PolicyStatement(
+                    sid="TranscriptKey",
+                    actions=["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                    resources=[key.key_arn],
+                )
+            )
             statements.append(
                 iam.PolicyStatement(
                     sid="CatalogKey",
@@ -258,6 +267,7 @@ class RecordingTranscription(Construct):
                 "EVENT_BUS": catalog.event_bus.event_bus_name,
                 "METRICS_NAMESPACE": catalog.metrics_namespace,
                 "APPLICATION": catalog.application_name,
+                **({"OUTPUT_KMS_KEY_ID": key.key_arn} if key is not None else {}),
             },
         )
         """The transcription function (actions plan, start, status, record, fail)."""

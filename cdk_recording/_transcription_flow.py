@@ -130,7 +130,7 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
         scope,
         "RecordFailure",
         function,
-        {"action": "fail", "plan.$": "$.plan", "error.$": "$.error"},
+        {"action": "fail", "plan.$": "$.plan", "error.$": "$.error", "recording.$": "$.recording"},
         "$.failure",
     )
     record_failure.next(

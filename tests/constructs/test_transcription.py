@@ -382,6 +382,16 @@ def test_kms_storage_adds_key_statements_through_s3_and_dynamodb_only() -> None:
     assert function["CatalogKey"]["Condition"] == {
         "StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}
     }
+    assert function["TranscriptKey"]["Action"] == [
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:DescribeKey",
+    ]
+    function_id = _logical_id(template, "AWS::Lambda::Function", "TranscriptionFunction")
+    variables = template.find_resources("AWS::Lambda::Function")[function_id]["Properties"][
+        "Environment"
+    ]["Variables"]
+    assert "StorageKey" in variables["OUTPUT_KMS_KEY_ID"]["Fn::GetAtt"][0]
 
 
 def test_rule_starts_the_machine_for_recording_available_of_this_bucket(

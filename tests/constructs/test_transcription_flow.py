@@ -116,7 +116,12 @@ def test_init_keeps_the_input_and_starts_with_a_null_plan_and_zero_polls(
         ),
         (
             "RecordFailure",
-            {"action": "fail", "plan.$": "$.plan", "error.$": "$.error"},
+            {
+                "action": "fail",
+                "plan.$": "$.plan",
+                "error.$": "$.error",
+                "recording.$": "$.recording",
+            },
             "$.failure",
         ),
     ],
