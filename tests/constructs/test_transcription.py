@@ -491,3 +491,21 @@ def test_language_fallback_is_a_synth_warning() -> None:
         if m.type == "aws:cdk:warning"
     ]
     assert any("not a post-call Call Analytics language" in str(w.data) for w in warnings)
+
+
+def test_configuration_is_what_the_runtime_accepts_and_lists_agree() -> None:
+    """The runtime parses the TRANSCRIPTION JSON strictly (unknown keys are errors)."""
+    runtime = pytest.importorskip("recording_processor.transcription._options")
+    for options in (
+        TranscriptionOptions(),
+        TranscriptionOptions(keep_unredacted=True, summarization=True, vocabulary_name="v1"),
+        TranscriptionOptions(
+            language_code=None,
+            identify_language=True,
+            language_options=["en-US", "es-US"],
+            redaction=False,
+        ),
+    ):
+        runtime.parse_options(json.dumps(options.to_config()))
+    assert runtime.CALL_ANALYTICS_LANGUAGES == CALL_ANALYTICS_LANGUAGES
+    assert runtime.PII_ENTITY_TYPES == PII_ENTITY_TYPES
