@@ -56,9 +56,10 @@ _CATALOG_RESOURCES = 26
 #: Resources the alarms and dashboard add: 4 alarms + dashboard, 5 more with the catalog.
 _ALARM_RESOURCES = 5
 _CATALOG_ALARM_RESOURCES = 5
-#: Resources transcription adds (measured: 89 with one number, catalog, alarms and transcription;
-#: 69 without transcription).
+#: Resources transcription adds (measured with one number and the catalog: 79 with transcription,
+#: 59 without, alarms off) and its 2 alarms (91 with alarms, 69 without transcription).
 _TRANSCRIPTION_RESOURCES = 20
+_TRANSCRIPTION_ALARM_RESOURCES = 2
 
 
 @jsii.implements(cdk.IAspect)
@@ -206,6 +207,7 @@ class CallRecording(Construct):
             + (_ALARM_RESOURCES if alarms else 0)
             + (_CATALOG_ALARM_RESOURCES if alarms and catalog else 0)
             + (_TRANSCRIPTION_RESOURCES if transcription is not None and catalog else 0)
+            + (_TRANSCRIPTION_ALARM_RESOURCES if transcription is not None and alarms else 0)
         )
         estimated = base + _RESOURCES_PER_NUMBER * len(phone_numbers)
         if estimated > _STACK_RESOURCE_LIMIT:
@@ -348,6 +350,7 @@ class CallRecording(Construct):
                 ),
                 metrics_namespace=metrics_namespace,
                 catalog=self.catalog,
+                transcription=self.transcription,
                 topic=alarm_topic,
                 create_topic=create_alarm_topic,
             )
