@@ -9,6 +9,8 @@ import botocore.session
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cdk_recording import (
     CallRecording,
@@ -509,3 +511,18 @@ def test_configuration_is_what_the_runtime_accepts_and_lists_agree() -> None:
         runtime.parse_options(json.dumps(options.to_config()))
     assert runtime.CALL_ANALYTICS_LANGUAGES == CALL_ANALYTICS_LANGUAGES
     assert runtime.PII_ENTITY_TYPES == PII_ENTITY_TYPES
+
+
+_FIELDS = set(TranscriptionOptions.__dataclass_fields__)
+
+
+@given(
+    key=st.text(
+        alphabet=st.characters(categories=["L", "N", "Pc"]), min_size=1, max_size=30
+    ).filter(lambda k: k not in _FIELDS),
+    value=st.one_of(st.booleans(), st.integers(), st.text(max_size=10)),
+)
+def test_from_mapping_never_accepts_an_unknown_key(key: str, value: object) -> None:
+    with pytest.raises(RecordingConfigurationError) as raised:
+        TranscriptionOptions.from_mapping({key: value, "redaction": True})
+    assert f"{key}={value!r}: is not an option; " in str(raised.value)
