@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cdk_recording._access_trail import RecordingAccessTrail
     from cdk_recording._alarms import RecordingAlarms
     from cdk_recording._catalog import RecordingCatalog
     from cdk_recording._compliance import (
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         SMA_REGIONS,
         SmaImplementation,
     )
+    from cdk_recording._retention import RetentionClass
     from cdk_recording._sma import ISipMediaApplication, SipMediaApplication
     from cdk_recording._storage import (
         CHIME_SERVICE_PRINCIPAL,
@@ -101,6 +103,7 @@ _EXPORTS: dict[str, str] = {
     "RecordingConfigurationError": "cdk_recording._validation",
     "RecordingControl": "cdk_recording.control",
     "RecordingControlError": "cdk_recording.control",
+    "RecordingAccessTrail": "cdk_recording._access_trail",
     "RecordingAlarms": "cdk_recording._alarms",
     "RecordingCatalog": "cdk_recording._catalog",
     "RecordingEncryption": "cdk_recording._storage",
@@ -112,6 +115,7 @@ _EXPORTS: dict[str, str] = {
     "RecordingTrack": "cdk_recording._handler",
     "RecordingTranscription": "cdk_recording._transcription",
     "RecordingTransition": "cdk_recording._storage",
+    "RetentionClass": "cdk_recording._retention",
     "SMA_REGIONS": "cdk_recording._regions",
     "SipMediaApplication": "cdk_recording._sma",
     "SipRule": "cdk_recording._telephony",
@@ -150,6 +154,7 @@ __all__ = [
     "PhoneNumber",
     "PhoneNumberSearch",
     "PhoneNumberType",
+    "RecordingAccessTrail",
     "RecordingAlarms",
     "RecordingCatalog",
     "RecordingConfigurationError",
@@ -164,6 +169,7 @@ __all__ = [
     "RecordingTrack",
     "RecordingTranscription",
     "RecordingTransition",
+    "RetentionClass",
     "SipMediaApplication",
     "SipRule",
     "SipRuleTarget",

@@ -49,7 +49,8 @@ def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
 @pytest.fixture(scope="session")
 def sma_region_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One stack per SMA Region (no phone numbers: those exist only in the PSTN Regions), a stack
-    with SSE-KMS storage, and two with post-call transcription (SSE-S3 and SSE-KMS storage)."""
+    with SSE-KMS storage and the access trail, and two with post-call transcription (SSE-S3 and
+    SSE-KMS storage)."""
 
     def build(app: cdk.App) -> None:
         for region in SMA_REGIONS:
@@ -63,7 +64,13 @@ def sma_region_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
             app, "Recording-kms", env=cdk.Environment(account="123456789012", region="us-east-1")
         )
         storage = RecordingStorage(kms_stack, "Storage", encryption=RecordingEncryption.KMS)
-        CallRecording(kms_stack, "CallRecording", storage=storage, phone_numbers=["+12065550100"])
+        CallRecording(
+            kms_stack,
+            "CallRecording",
+            storage=storage,
+            phone_numbers=["+12065550100"],
+            access_trail=True,
+        )
         for name, encryption in (
             ("Recording-transcription", None),
             ("Recording-transcription-kms", RecordingEncryption.KMS),

@@ -33,6 +33,8 @@ def test_composed_construct_and_parts_are_exported() -> None:
         "RecordingControl",
         "RecordingTranscription",
         "TranscriptionOptions",
+        "RetentionClass",
+        "RecordingAccessTrail",
         "apply_compliance",
     ):
         assert name in cdk_recording.__all__
