@@ -9,7 +9,9 @@ Per recording (input: a ``Recording Available`` detail, or ``{"bucket", "key"}``
                                FAILED    -> JobFailed -> RecordFailure -> TranscriptionFailed (fail)
                                240 polls -> PollsExhausted -> RecordFailure
                                otherwise -> WaitForJob
-    Any error of Plan, StartJob, GetJobStatus or RecordTranscript -> RecordFailure.
+    Any error of Plan, StartJob, GetJobStatus or RecordTranscript -> RecordFailure. Every task
+    retries the runtime's Transient errors (2 s, x2, 5 attempts, full jitter); GetJobStatus also
+    retries TranscribeThrottled.
 
 The state document is ``{"recording", "plan", "job", "status", "poll": {"count"}, "error"}``;
 ``plan`` starts as JSON null so that a failure before planning still reaches ``fail`` with
@@ -44,12 +46,16 @@ __all__ = [
     "RECORDING_TIMEOUT",
     "THROTTLED_ERROR",
     "TOLERATED_FAILURE_PERCENTAGE",
+    "TRANSIENT_ERROR",
     "backfill_definition",
     "recording_definition",
 ]
 
 #: The error name the runtime raises on Transcribe throttling or LimitExceeded (the contract).
 THROTTLED_ERROR = "TranscribeThrottled"
+#: The error name the runtime raises when a catalog or EventBridge call failed; every action is
+#: idempotent, so it is retried before the failure is recorded.
+TRANSIENT_ERROR = "Transient"
 #: How long the machine waits between two status reads of a job.
 POLL_INTERVAL = cdk.Duration.seconds(60)
 #: Status reads before the job is given up: 240 x 60 s = 4 hours, Transcribe's longest audio.
@@ -68,13 +74,31 @@ BACKFILL_TIMEOUT = cdk.Duration.days(30)
 def _invoke(
     scope: Construct, name: str, function: lambda_.IFunction, payload: dict[str, object], path: str
 ) -> tasks.LambdaInvoke:
-    return tasks.LambdaInvoke(
+    task = tasks.LambdaInvoke(
         scope,
         name,
         lambda_function=function,
         payload=sfn.TaskInput.from_object(payload),
         payload_response_only=True,
         result_path=path,
+    )
+    task.add_retry(
+        errors=[TRANSIENT_ERROR],
+        interval=cdk.Duration.seconds(2),
+        backoff_rate=2,
+        max_attempts=5,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    return task
+
+
+def _retry_throttling(task: tasks.LambdaInvoke) -> None:
+    task.add_retry(
+        errors=[THROTTLED_ERROR],
+        interval=cdk.Duration.seconds(2),
+        backoff_rate=2,
+        max_attempts=8,
+        jitter_strategy=sfn.JitterType.FULL,
     )
 
 
@@ -98,13 +122,7 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
         "$.plan",
     )
     start = _invoke(scope, "StartJob", function, {"action": "start", "plan.$": "$.plan"}, "$.job")
-    start.add_retry(
-        errors=[THROTTLED_ERROR],
-        interval=cdk.Duration.seconds(2),
-        backoff_rate=2,
-        max_attempts=8,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
+    _retry_throttling(start)
     wait = sfn.Wait(scope, "WaitForJob", time=sfn.WaitTime.duration(POLL_INTERVAL))
     status = _invoke(
         scope,
@@ -113,6 +131,8 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
         {"action": "status", "jobName.$": "$.job.jobName", "jobType.$": "$.job.jobType"},
         "$.status",
     )
+    # Get*Job allows 20 requests per second per account: many recordings polling at once can hit it.
+    _retry_throttling(status)
     count = sfn.Pass(
         scope,
         "CountPoll",

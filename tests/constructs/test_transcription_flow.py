@@ -173,6 +173,36 @@ def test_start_retries_throttling_with_jittered_exponential_backoff(
     ]
 
 
+_THROTTLED_RETRY = {
+    "ErrorEquals": ["TranscribeThrottled"],
+    "IntervalSeconds": 2,
+    "BackoffRate": 2,
+    "MaxAttempts": 8,
+    "JitterStrategy": "FULL",
+}
+
+
+def test_status_reads_retry_throttling_too(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    assert _THROTTLED_RETRY in recording[1]["States"]["GetJobStatus"]["Retry"]
+
+
+@pytest.mark.parametrize(
+    "state", ["Plan", "StartJob", "GetJobStatus", "RecordTranscript", "RecordFailure"]
+)
+def test_every_task_retries_transient_catalog_errors(
+    recording: tuple[dict[str, Any], dict[str, Any]], state: str
+) -> None:
+    assert {
+        "ErrorEquals": ["Transient"],
+        "IntervalSeconds": 2,
+        "BackoffRate": 2,
+        "MaxAttempts": 5,
+        "JitterStrategy": "FULL",
+    } in recording[1]["States"][state]["Retry"]
+
+
 def test_rejected_jobs_are_not_retried(recording: tuple[dict[str, Any], dict[str, Any]]) -> None:
     for retry in recording[1]["States"]["StartJob"]["Retry"]:
         assert "TranscribeRejected" not in retry["ErrorEquals"]
