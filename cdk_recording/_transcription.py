@@ -190,13 +190,8 @@ class RecordingTranscription(Construct):
             ),
             iam.PolicyStatement(
                 sid="CatalogItems",
-                # The partition's own items (REC#, TRANSCRIPT#); never an index, never a delete.
-                actions=[
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:Query",
-                ],
+                # Single items of a call (REC#, TRANSCRIPT#): no query, no index, no delete.
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                 resources=[table.table_arn],
             ),
             iam.PolicyStatement(

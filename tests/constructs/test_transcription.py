@@ -357,7 +357,6 @@ def test_function_may_start_and_read_jobs_pass_only_the_data_role_and_write_the_
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
-        "dynamodb:Query",
     ]
     assert statements["PutTranscriptionEvents"]["Condition"] == {
         "StringEquals": {"events:source": "cdk-recording"}
