@@ -230,7 +230,7 @@ def _legend() -> str:
         ),
         *(
             f'<span class="swatch" style="background:{colour};border-radius:6px"></span>'
-            f"{html.escape(kind)}"
+            f"{html.escape('call started, leg joined, call ended' if kind == 'call-started' else kind)}"
             for kind, colour in MARK_COLOURS.items()
             if kind not in ("leg-joined", "call-ended")
         ),
@@ -255,27 +255,32 @@ def _facts_table(playback: Playback) -> str:
 
 
 def _recordings_table(lanes: Iterable[RecordingLane]) -> str:
-    columns = (
-        ("call id", "callId"),
+    fields = (
         ("leg", "leg"),
         ("track", "track"),
         ("status", "status"),
         ("started", "startedAt"),
         ("stopped", "stoppedAt"),
         ("seconds", "durationSeconds"),
-        ("paused s", "pausedSeconds"),
-        ("billed min", "billedMinutes"),
+        ("paused seconds", "pausedSeconds"),
+        ("billed minutes", "billedMinutes"),
         ("SHA-256", "sha256"),
-        ("S3", "s3Uri"),
+        ("object", "s3Uri"),
+        ("version", "versionId"),
     )
-    rows = "".join(
-        "<tr>" + "".join(f'<td class="mono">{_e(lane.item.get(k))}</td>' for _, k in columns)
+    tables = [
+        f'<table class="recording"><tr><th>call id</th><td><code>{_e(lane.call_id)}</code></td>'
+        "</tr>"
+        + "".join(
+            f'<tr><th>{html.escape(title)}</th><td class="mono">{_e(lane.item.get(key))}</td></tr>'
+            for title, key in fields
+        )
+        + "</table>"
         for lane in lanes
-    )
-    if not rows:
+    ]
+    if not tables:
         return '<p class="note">No recording is cataloged for this call.</p>'
-    head = "".join(f"<th>{html.escape(title)}</th>" for title, _ in columns)
-    return f'<table class="recordings"><tr>{head}</tr>{rows}</table>'
+    return "".join(tables)
 
 
 def _channel_names(waveform: Waveform, track: str) -> list[str]:
