@@ -1,4 +1,5 @@
-"""Benchmarks: handler speed, synth cost, scale, footprint. Figures are printed, never asserted.
+"""Benchmarks: handler speed, synth cost, scale, footprint, arrival, playback waveform. Figures are
+printed, never asserted.
 
 Each figure is a ratio against a floor measured in the same run, so a noisy machine moves both.
 Run with ``make bench`` (the venv's Node 24 first on PATH). ``--quick`` runs fewer repetitions.
@@ -560,12 +561,93 @@ def _bench_digest(mebibytes: int) -> None:
     _line(f"digest of a {mebibytes} MiB object: peak memory", peak / 2**20, "MiB", None, "(flat)")
 
 
+# -- playback ------------------------------------------------------------------------------------
+
+# Run in a fresh interpreter per measurement, so its peak resident memory is its own. The WAV is
+# generated while it is read (no file, no S3): a header, then whole seconds of a 400 Hz tone on the
+# left and silence on the right, repeated.
+PLAYBACK_APP = """
+import io, json, resource, struct, sys, time
+from cdk_recording._playback_audio import CHUNK_BYTES, read_waveform
+from cdk_recording.testing._wav import Span, render_channel, wav_bytes
+
+mode, hours, rate = sys.argv[1], float(sys.argv[2]), 8000
+second = wav_bytes(
+    [render_channel([Span(0, 1000, (400,))], 0, 1000, rate), render_channel([], 0, 1000, rate)], rate
+)
+header, block = bytearray(second[:44]), second[44:]  # wav_bytes writes a 44-byte header
+size = int(hours * 3600 * rate) * 4
+header[4:8], header[40:44] = struct.pack("<I", 36 + size), struct.pack("<I", size)
+repeated = memoryview(block * (CHUNK_BYTES // len(block) + 2))
+
+class Generated(io.RawIOBase):
+    def __init__(self):
+        self.position = -len(header)
+    def readable(self):
+        return True
+    def readinto(self, buffer):
+        if self.position < 0:
+            count = min(len(buffer), -self.position)
+            buffer[:count] = header[len(header) + self.position:][:count]
+        else:
+            count = min(len(buffer), size - self.position, CHUNK_BYTES)
+            offset = self.position % len(block)
+            buffer[:count] = repeated[offset:offset + count]
+        self.position += count
+        return count
+
+stream = io.BufferedReader(Generated(), CHUNK_BYTES)
+start = time.process_time()
+if mode == "waveform":
+    shape = read_waveform(stream, size + len(header))
+    assert shape.frames == size // 4, shape.frames
+    assert [len(peaks) for peaks in shape.peaks] == [1000, 1000]
+else:
+    while stream.read(CHUNK_BYTES):
+        pass
+cpu = time.process_time() - start
+print(json.dumps({"cpu": cpu, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "mib": size / 2**20}))
+"""
+
+
+def bench_playback(hours: float) -> None:
+    """The playback page's waveform (1000 min/max buckets per channel) of a long stereo recording,
+    8 kHz 16-bit: CPU seconds and peak resident memory of a fresh interpreter, against one that only
+    reads the same stream."""
+    print(f"playback (waveform of a {hours:g}-hour stereo 8000 Hz 16-bit WAV, 1000 buckets)")
+
+    env, processor = _env(), ROOT / "lambda" / "recording_processor"
+
+    def measure(mode: str) -> dict[str, float]:
+        result = subprocess.run(
+            [sys.executable, "-c", PLAYBACK_APP, mode, str(hours)],
+            env={**env, "PYTHONPATH": f"{env['PYTHONPATH']}{os.pathsep}{processor}"},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+        return figures
+
+    floor, waveform = measure("read"), measure("waveform")
+    print(f"  {waveform['mib']:.0f} MiB of samples, streamed in 1 MiB reads")
+    _line("waveform: CPU", waveform["cpu"], "s", floor["cpu"], "(floor: reading the stream)")
+    _line(
+        "waveform: peak resident memory",
+        waveform["peak_kib"] / 1024,
+        "MiB",
+        floor["peak_kib"] / 1024,
+        "(flat: chunked reads)",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument(
         "--only",
-        choices=["handler", "facts", "synth", "scale", "footprint", "arrival"],
+        choices=["handler", "facts", "synth", "scale", "footprint", "arrival", "playback"],
         help="run one section",
     )
     args = parser.parse_args()
@@ -576,6 +658,7 @@ def main() -> None:
         "scale": bench_scale,
         "footprint": bench_footprint,
         "arrival": lambda: bench_arrival(200 if args.quick else 1000),
+        "playback": lambda: bench_playback(4),
     }
     print(f"cdk-recording benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     for name, run in sections.items():
