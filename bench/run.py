@@ -563,65 +563,18 @@ def _bench_digest(mebibytes: int) -> None:
 
 # -- playback ------------------------------------------------------------------------------------
 
-# Run in a fresh interpreter per measurement, so its peak resident memory is its own. The WAV is
-# generated while it is read (no file, no S3): a header, then whole seconds of a 400 Hz tone on the
-# left and silence on the right, repeated.
-PLAYBACK_APP = """
-import io, json, resource, struct, sys, time
-from cdk_recording._playback_audio import CHUNK_BYTES, read_waveform
-from cdk_recording.testing._wav import Span, render_channel, wav_bytes
-
-mode, hours, rate = sys.argv[1], float(sys.argv[2]), 8000
-second = wav_bytes(
-    [render_channel([Span(0, 1000, (400,))], 0, 1000, rate), render_channel([], 0, 1000, rate)], rate
-)
-header, block = bytearray(second[:44]), second[44:]  # wav_bytes writes a 44-byte header
-size = int(hours * 3600 * rate) * 4
-header[4:8], header[40:44] = struct.pack("<I", 36 + size), struct.pack("<I", size)
-repeated = memoryview(block * (CHUNK_BYTES // len(block) + 2))
-
-class Generated(io.RawIOBase):
-    def __init__(self):
-        self.position = -len(header)
-    def readable(self):
-        return True
-    def readinto(self, buffer):
-        if self.position < 0:
-            count = min(len(buffer), -self.position)
-            buffer[:count] = header[len(header) + self.position:][:count]
-        else:
-            count = min(len(buffer), size - self.position, CHUNK_BYTES)
-            offset = self.position % len(block)
-            buffer[:count] = repeated[offset:offset + count]
-        self.position += count
-        return count
-
-stream = io.BufferedReader(Generated(), CHUNK_BYTES)
-start = time.process_time()
-if mode == "waveform":
-    shape = read_waveform(stream, size + len(header))
-    assert shape.frames == size // 4, shape.frames
-    assert [len(peaks) for peaks in shape.peaks] == [1000, 1000]
-else:
-    while stream.read(CHUNK_BYTES):
-        pass
-cpu = time.process_time() - start
-print(json.dumps({"cpu": cpu, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "mib": size / 2**20}))
-"""
-
 
 def bench_playback(hours: float) -> None:
     """The playback page's waveform (1000 min/max buckets per channel) of a long stereo recording,
-    8 kHz 16-bit: CPU seconds and peak resident memory of a fresh interpreter, against one that only
-    reads the same stream."""
+    8 kHz 16-bit: CPU seconds and peak resident memory, against only reading the same stream (each
+    measured in a fresh interpreter by ``bench/playback_worker.py``)."""
     print(f"playback (waveform of a {hours:g}-hour stereo 8000 Hz 16-bit WAV, 1000 buckets)")
 
     env, processor = _env(), ROOT / "lambda" / "recording_processor"
 
     def measure(mode: str) -> dict[str, float]:
         result = subprocess.run(
-            [sys.executable, "-c", PLAYBACK_APP, mode, str(hours)],
+            [sys.executable, str(ROOT / "bench" / "playback_worker.py"), mode, str(hours)],
             env={**env, "PYTHONPATH": f"{env['PYTHONPATH']}{os.pathsep}{processor}"},
             capture_output=True,
             text=True,
