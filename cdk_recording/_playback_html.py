@@ -199,10 +199,12 @@ def _timeline(playback: Playback) -> str:
             if mark.row != row or mark.at is None:
                 continue
             x = _x(mark.at, length)
-            # A mark closer to earlier ones than a badge's width moves its badge to the right.
+            # A mark closer to earlier ones than a badge's width moves its badge aside: up to five
+            # to the right (to the left near the end of the axis), then a second line below.
             level = sum(1 for other in placed if abs(other - x) < 16)
             placed.append(x)
-            x_text, y = x + 16 * level, top + 42
+            shift = 16 * (level % 6) * (1 if x < _LEFT + _PLOT - 96 else -1)
+            x_text, y = x + shift, top + 42 + 14 * min(1, level // 6)
             colour = MARK_COLOURS.get(mark.kind, "#777")
             number = numbers[id(mark)]
             body.append(

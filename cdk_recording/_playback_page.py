@@ -58,7 +58,9 @@ def read_audio(client: Any, recordings: Iterable[Mapping[str, Any]]) -> dict[str
         call_id = str(item.get("callId") or "")
         bucket, key, version = item.get("bucket"), item.get("key"), item.get("versionId")
         if item.get("status") != "delivered" and not (bucket and key):
-            audio[call_id] = f"no audio: the recording is {item.get('status') or 'unknown'}"
+            audio[call_id] = (
+                f"no audio: the recording's status is {item.get('status') or 'unknown'}"
+            )
             continue
         if not (isinstance(bucket, str) and isinstance(key, str) and bucket and key):
             audio[call_id] = "no audio: the catalog names no object for this recording"

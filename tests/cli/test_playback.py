@@ -194,3 +194,15 @@ def test_a_call_without_facts_or_recordings_says_so() -> None:
     page = page_of(doc, with_audio=False)
     assert "No facts are cataloged for this call." in page
     assert "No recording is cataloged for this call." in page
+
+
+def test_badges_of_crowded_marks_stay_inside_the_drawing() -> None:
+    doc = document()
+    many = [{**doc["facts"][4], "sequence": 100 + n} for n in range(20)]
+    doc["facts"] = [*doc["facts"], *many, *({**m, "at": doc["facts"][-1]["at"]} for m in many)]
+
+    page = page_of(doc, with_audio=False)
+
+    centres = [float(x) for x in re.findall(r'<circle cx="([0-9.-]+)"', page)]
+    assert len(centres) == len(doc["facts"])
+    assert all(0 < x < 960 for x in centres), (min(centres), max(centres))

@@ -156,3 +156,24 @@ def test_an_unwritable_page_is_a_usage_error_naming_the_path(
     code, _, err = run(capsys, "recordings", "show", TX, *WHERE, "--html", str(target))
     assert code == 2
     assert_one_line_error(err, f"--html {target}", "cannot write the page")
+
+
+class NoCalls:
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"no S3 request expected, got {name}")
+
+
+def test_recordings_without_an_object_get_a_note_and_no_request() -> None:
+    audio = _playback_page.read_audio(
+        NoCalls(),
+        [
+            {"callId": "a", "status": "missing"},
+            {"callId": "b", "status": "started"},
+            {"callId": "c", "status": "delivered"},  # delivered, but no object named
+        ],
+    )
+    assert audio == {
+        "a": "no audio: the recording's status is missing",
+        "b": "no audio: the recording's status is started",
+        "c": "no audio: the catalog names no object for this recording",
+    }
