@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cdk_recording._access_trail import RecordingAccessTrail
     from cdk_recording._alarms import RecordingAlarms
     from cdk_recording._catalog import RecordingCatalog
     from cdk_recording._compliance import (
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         SMA_REGIONS,
         SmaImplementation,
     )
+    from cdk_recording._retention import RetentionClass
     from cdk_recording._sma import ISipMediaApplication, SipMediaApplication
     from cdk_recording._storage import (
         CHIME_SERVICE_PRINCIPAL,
@@ -99,6 +101,7 @@ _EXPORTS: dict[str, str] = {
     "RecordingConfigurationError": "cdk_recording._validation",
     "RecordingControl": "cdk_recording.control",
     "RecordingControlError": "cdk_recording.control",
+    "RecordingAccessTrail": "cdk_recording._access_trail",
     "RecordingAlarms": "cdk_recording._alarms",
     "RecordingCatalog": "cdk_recording._catalog",
     "RecordingEncryption": "cdk_recording._storage",
@@ -109,6 +112,7 @@ _EXPORTS: dict[str, str] = {
     "RecordingStorage": "cdk_recording._storage",
     "RecordingTrack": "cdk_recording._handler",
     "RecordingTransition": "cdk_recording._storage",
+    "RetentionClass": "cdk_recording._retention",
     "SMA_REGIONS": "cdk_recording._regions",
     "SipMediaApplication": "cdk_recording._sma",
     "SipRule": "cdk_recording._telephony",
@@ -146,6 +150,7 @@ __all__ = [
     "PhoneNumber",
     "PhoneNumberSearch",
     "PhoneNumberType",
+    "RecordingAccessTrail",
     "RecordingAlarms",
     "RecordingCatalog",
     "RecordingConfigurationError",
@@ -159,6 +164,7 @@ __all__ = [
     "RecordingStorage",
     "RecordingTrack",
     "RecordingTransition",
+    "RetentionClass",
     "SipMediaApplication",
     "SipRule",
     "SipRuleTarget",

@@ -43,6 +43,7 @@ from cdk_recording._defaults import (
 from cdk_recording._handler import application_name
 from cdk_recording._logs import encrypted_log_group, function_role
 from cdk_recording._metrics import application_metric
+from cdk_recording._retention import RETENTION_ENVIRONMENT_VARIABLE
 from cdk_recording._storage import RecordingStorage
 from cdk_recording._validation import Problems, is_token
 
@@ -255,15 +256,28 @@ class RecordingCatalog(Construct):
                     },
                 )
             )
+        # Object Lock is applied per recording here, not by a bucket default (see _retention).
+        retention = storage.retain_at_arrival()
+        arrival_environment = dict(environment)
+        retention_statements: list[iam.PolicyStatement] = []
+        if retention is not None:
+            arrival_environment[RETENTION_ENVIRONMENT_VARIABLE], retention_statements = retention
+            # The call's NUM# items (its own partition, never an index) name its numbers.
+            retention_statements.append(
+                iam.PolicyStatement(
+                    sid="CallNumbers", actions=["dynamodb:Query"], resources=[self.table.table_arn]
+                )
+            )
         self.arrival_function = self._function(
             "Arrival",
             code,
             "recording_processor.handler.handler",
-            environment,
+            arrival_environment,
             description="cdk-recording: catalogs delivered recordings (hash, metadata, event)",
             # TransactWriteItems is authorized per item by UpdateItem and ConditionCheckItem.
             statements=[
                 *read_statements,
+                *retention_statements,
                 table_items,
                 *table_key,
                 put_events,
@@ -400,6 +414,13 @@ class RecordingCatalog(Construct):
             value=self.table.table_name,
             description="Recording catalog: pass it to `cdk-recording recordings ... --table`",
         )
+        cdk.CfnOutput(
+            self,
+            "CatalogEventBusName",
+            value=self.event_bus.event_bus_name,
+            description="The catalog's event bus: `cdk-recording recordings erase` puts "
+            "Recording Erased on it",
+        )
 
     # -- building blocks ---------------------------------------------------------------------------
 
@@ -533,9 +554,25 @@ class RecordingCatalog(Construct):
         """Records the catalog's functions failed on and will retry."""
         return self.metric("ProcessorFailed", **options)
 
+    def metric_retention_failed(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings the arrival processor could not lock or tag (retried; also ProcessorFailed)."""
+        return self.metric("RetentionFailed", **options)
+
+    def metric_retention_class_defaulted(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings locked for the longest period because no number of the call was known yet."""
+        return self.metric("RetentionClassDefaulted", **options)
+
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` query the catalog (for ``cdk-recording recordings``)."""
         return self.table.grant_read_data(grantee)
+
+    def grant_records(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` record legal holds, erasures and verifications (``recordings hold|release|
+        erase|verify``): read and write the table, put events on the bus. Nobody has it by
+        default."""
+        from cdk_recording._records_grants import grant_records
+
+        return grant_records(self, grantee)
 
 
 #: The environment variable that tells the recording handler where to send call facts.

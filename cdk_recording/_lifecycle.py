@@ -58,7 +58,12 @@ def validate_lifecycle(
     retention: cdk.Duration | None,
     lock_mode: s3.ObjectLockMode | None,
     lock_retention: cdk.Duration | None,
+    *,
+    with_classes: bool = False,
 ) -> None:
+    """Every problem of the lifecycle and Object Lock options. ``with_classes``: retention classes
+    are configured, so ``object_lock_mode`` may come without ``object_lock_retention`` (calls in no
+    class are then not locked)."""
     last_days = -1
     last_rank = 0
     last_days_of_transitions: int | None = None
@@ -120,7 +125,7 @@ def validate_lifecycle(
         )
     if retention_days is not None and retention_days < 1:
         problems.add("recording_retention", f"{retention_days} days", "must be at least 1 day")
-    if (lock_mode is None) != (lock_retention is None):
+    if (lock_mode is None) != (lock_retention is None) and not (with_classes and lock_mode):
         problems.add(
             "object_lock_retention" if lock_mode is not None else "object_lock_mode",
             None,

@@ -140,6 +140,13 @@ def _call_table(playback: Playback) -> str:
         ("consent played", consent.get("playedAt") if isinstance(consent, Mapping) else None),
         ("consent legs", ", ".join(map(str, legs)) if isinstance(legs, list) else legs),
         (
+            "legal hold",
+            None
+            if "legalHold" not in call
+            else f"{'on' if call.get('legalHold') else 'off'} since {call.get('legalHoldAt')} "
+            f"by {call.get('legalHoldBy')}: {call.get('legalHoldReason')}",
+        ),
+        (
             "numbers",
             ", ".join(
                 f"{n.get('number')} ({n.get('role')}, {n.get('leg')})" for n in playback.numbers

@@ -57,6 +57,10 @@ def read_audio(client: Any, recordings: Iterable[Mapping[str, Any]]) -> dict[str
     for item in recordings:
         call_id = str(item.get("callId") or "")
         bucket, key, version = item.get("bucket"), item.get("key"), item.get("versionId")
+        if item.get("status") == "erased":
+            # The tombstone keeps bucket, key and version as the record of what was deleted.
+            audio[call_id] = f"no audio: the recording was erased ({item.get('erasedAt') or '-'})"
+            continue
         if item.get("status") != "delivered" and not (bucket and key):
             audio[call_id] = (
                 f"no audio: the recording's status is {item.get('status') or 'unknown'}"

@@ -10,9 +10,11 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
+from cdk_recording._access_trail import RecordingAccessTrail
 from cdk_recording._alarms import RecordingAlarms
 from cdk_recording._catalog import RecordingCatalog
 from cdk_recording._defaults import METRICS_NAMESPACE
@@ -29,6 +31,7 @@ from cdk_recording._handler import (
     application_name,
 )
 from cdk_recording._regions import SmaImplementation
+from cdk_recording._retention import RetentionClass
 from cdk_recording._sma import SipMediaApplication
 from cdk_recording._storage import RecordingStorage
 from cdk_recording._telephony import (
@@ -54,6 +57,9 @@ _CATALOG_RESOURCES = 26
 #: Resources the alarms and dashboard add: 4 alarms + dashboard, 5 more with the catalog.
 _ALARM_RESOURCES = 5
 _CATALOG_ALARM_RESOURCES = 5
+#: Resources the access trail adds beside the storage's access log bucket: key, log bucket and
+#: its policy, trail.
+_ACCESS_TRAIL_RESOURCES = 4
 
 
 @jsii.implements(cdk.IAspect)
@@ -105,6 +111,9 @@ class CallRecording(Construct):
         phone_number_removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         storage: RecordingStorage | None = None,
         recording_prefix: str = "recordings",
+        object_lock_mode: s3.ObjectLockMode | None = None,
+        object_lock_retention: cdk.Duration | None = None,
+        retention_classes: Sequence[RetentionClass] = (),
         handler: lambda_.IFunction | None = None,
         track: RecordingTrack = RecordingTrack.BOTH,
         leg: RecordingLeg = RecordingLeg.LEG_A,
@@ -124,6 +133,7 @@ class CallRecording(Construct):
         alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
         create_alarm_topic: bool = False,
+        access_trail: bool = False,
     ) -> None:
         """
         :param phone_numbers: numbers to route to the SMA: an E.164 string for a number the account owns,
@@ -135,6 +145,15 @@ class CallRecording(Construct):
             ``recording_prefix``.
         :param recording_prefix: the key prefix of recordings in the storage this construct defines.
             Default: ``recordings``.
+        :param object_lock_mode: ``GOVERNANCE`` or ``COMPLIANCE``: lock every recording at arrival
+            (the storage this construct defines; see :class:`RecordingStorage`). Default: no
+            Object Lock.
+        :param object_lock_retention: the lock period of calls in no retention class. Default:
+            with ``retention_classes``, such calls are not locked; otherwise required with
+            ``object_lock_mode``.
+        :param retention_classes: lock periods and expiry by phone number
+            (:class:`RetentionClass`), applied at arrival; need ``object_lock_mode`` and
+            ``catalog=True``. Default: none.
         :param handler: your own SMA function instead of the recording handler. A ``lambda_.Function`` gets
             the recording layer and configuration added; for an imported function, add
             :attr:`recording_layer` and the environment in :attr:`handler_environment` yourself. Wrap its
@@ -163,14 +182,36 @@ class CallRecording(Construct):
         :param alarm_topic: an SNS topic the alarms notify. Default: none.
         :param create_alarm_topic: define a KMS-encrypted, TLS-only topic for the alarms (subscribe
             to ``alarms.topic``). Default: false.
+        :param access_trail: a CloudTrail trail of every read of the recordings and transcripts
+            (:class:`RecordingAccessTrail`: S3 data events, its own log bucket, log file
+            validation). Off by default because CloudTrail bills data events per event. Default:
+            false.
         """
         super().__init__(scope, construct_id)
         problems = Problems()
-        if storage is not None and recording_prefix != "recordings":
+        storage_options = {
+            "recording_prefix": recording_prefix if recording_prefix != "recordings" else None,
+            "object_lock_mode": object_lock_mode.name if object_lock_mode is not None else None,
+            "object_lock_retention": (
+                object_lock_retention.to_human_string() if object_lock_retention else None
+            ),
+            "retention_classes": (
+                f"<{len(retention_classes)} class(es)>" if retention_classes else None
+            ),
+        }
+        for option, value in storage_options.items():
+            if storage is not None and value is not None:
+                problems.add(
+                    option,
+                    value,
+                    "applies only to storage this construct defines; set it on the storage you "
+                    "passed",
+                )
+        if not catalog and retention_classes:
             problems.add(
-                "recording_prefix",
-                recording_prefix,
-                "applies only to storage this construct defines; set it on the storage you passed",
+                "retention_classes",
+                f"<{len(retention_classes)} class(es)>",
+                "applies only with catalog=True: the arrival processor applies them",
             )
         seen: dict[str, int] = {}
         for index, entry in enumerate(phone_numbers):
@@ -196,6 +237,7 @@ class CallRecording(Construct):
             + (_CATALOG_RESOURCES if catalog else 0)
             + (_ALARM_RESOURCES if alarms else 0)
             + (_CATALOG_ALARM_RESOURCES if alarms and catalog else 0)
+            + (_ACCESS_TRAIL_RESOURCES if access_trail else 0)
         )
         estimated = base + _RESOURCES_PER_NUMBER * len(phone_numbers)
         if estimated > _STACK_RESOURCE_LIMIT:
@@ -241,7 +283,14 @@ class CallRecording(Construct):
         self.storage: RecordingStorage = (
             storage
             if storage is not None
-            else RecordingStorage(self, "Storage", recording_prefix=recording_prefix)
+            else RecordingStorage(
+                self,
+                "Storage",
+                recording_prefix=recording_prefix,
+                object_lock_mode=object_lock_mode,
+                object_lock_retention=object_lock_retention,
+                retention_classes=retention_classes,
+            )
         )
         """Where recordings are delivered."""
 
@@ -315,6 +364,17 @@ class CallRecording(Construct):
                 catalog=self.catalog,
                 topic=alarm_topic,
                 create_topic=create_alarm_topic,
+            )
+
+        self.access_trail: RecordingAccessTrail | None = None
+        """The trail of reads of recordings and transcripts, with ``access_trail=True``."""
+        if access_trail:
+            self.access_trail = RecordingAccessTrail(
+                self,
+                "AccessTrail",
+                bucket=self.storage.bucket,
+                recording_prefix=self.storage.recording_prefix,
+                access_logs_bucket=self.storage.access_logs_bucket,
             )
 
         self.sip_media_application = SipMediaApplication(
@@ -396,6 +456,19 @@ class CallRecording(Construct):
     def grant_read_recordings(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` read (and decrypt) recordings."""
         return self.storage.grant_read_recordings(grantee)
+
+    def grant_legal_hold(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` run ``recordings hold|release``: :meth:`RecordingStorage.grant_legal_hold`
+        and, with the catalog, :meth:`RecordingCatalog.grant_records`."""
+        return self._with_records(self.storage.grant_legal_hold(grantee), grantee)
+
+    def grant_erase(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` run ``recordings erase``: :meth:`RecordingStorage.grant_erase` and, with
+        the catalog, :meth:`RecordingCatalog.grant_records`."""
+        return self._with_records(self.storage.grant_erase(grantee), grantee)
+
+    def _with_records(self, grant: iam.Grant, grantee: iam.IGrantable) -> iam.Grant:
+        return grant if self.catalog is None else grant.combine(self.catalog.grant_records(grantee))
 
     def grant_call_control(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` start, pause, resume and stop recordings of live calls on demand."""

@@ -37,6 +37,7 @@ __all__ = [
     "aws_errors",
     "cloudformation_client",
     "open_table",
+    "stack_output",
     "stack_table_name",
 ]
 
@@ -84,26 +85,37 @@ def stack_table_name(cloudformation: Any, stack_name: str) -> str:
 
     :raises CommandError: no such output, or more than one.
     """
+    return stack_output(
+        cloudformation, stack_name, STACK_OUTPUT_PREFIX, "a catalog table", "--table"
+    )
+
+
+def stack_output(cloudformation: Any, stack_name: str, prefix: str, what: str, instead: str) -> str:
+    """The value of ``stack_name``'s output whose key starts with ``prefix`` (else contains it);
+    ``what`` and ``instead`` (the option to pass instead) word the errors.
+
+    :raises CommandError: no such output, or more than one.
+    """
     stacks = cloudformation.describe_stacks(StackName=stack_name).get("Stacks", [])
     outputs = {
         str(output.get("OutputKey")): str(output.get("OutputValue"))
         for stack in stacks[:1]
         for output in stack.get("Outputs", [])
     }
-    keys = sorted(key for key in outputs if key.startswith(STACK_OUTPUT_PREFIX)) or sorted(
-        key for key in outputs if STACK_OUTPUT_PREFIX in key
+    keys = sorted(key for key in outputs if key.startswith(prefix)) or sorted(
+        key for key in outputs if prefix in key
     )
     if not keys:
         listed = ", ".join(sorted(outputs)) or "none"
         raise CommandError(
-            f"--stack {stack_name}: no output key starts with {STACK_OUTPUT_PREFIX} "
-            f"(outputs: {listed}); deploy a construct version that adds it, or pass --table",
+            f"--stack {stack_name}: no output key starts with {prefix} "
+            f"(outputs: {listed}); deploy a construct version that adds it, or pass {instead}",
             EXIT_USAGE,
         )
     if len(keys) > 1:
         raise CommandError(
-            f"--stack {stack_name}: {len(keys)} outputs name a catalog table ({', '.join(keys)}); "
-            "pass --table with the one you mean",
+            f"--stack {stack_name}: {len(keys)} outputs name {what} ({', '.join(keys)}); "
+            f"pass {instead} with the one you mean",
             EXIT_USAGE,
         )
     return outputs[keys[0]]

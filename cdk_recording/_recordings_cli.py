@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from cdk_recording import _playback_page
+from cdk_recording._backfill_cli import add_transcribe
 from cdk_recording._command import EXIT_OK, EXIT_USAGE, CommandError, non_empty
 from cdk_recording._recordings_aws import (
     REQUIRED_PERMISSIONS,
@@ -34,6 +35,9 @@ from cdk_recording._recordings_aws import (
     open_table,
 )
 from cdk_recording._recordings_output import clean, presented, table, to_json
+from cdk_recording._records_cli import add_records
+from cdk_recording._retrieval_cli import add_get
+from cdk_recording._transcript_cli import add_transcript
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -126,7 +130,8 @@ def _table_name(value: str) -> str:
 
 
 def add_recordings(subcommands: Subcommands) -> None:
-    """Register ``recordings list|show|minutes``."""
+    """Register ``recordings list|show|minutes`` and the records actions (hold, release, erase,
+    verify)."""
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_argument_group("catalog")
     source = where.add_mutually_exclusive_group(required=True)
@@ -162,6 +167,10 @@ def add_recordings(subcommands: Subcommands) -> None:
     _add_list(actions, common)
     _add_show(actions, common)
     _add_minutes(actions, common)
+    add_records(actions, common)
+    add_get(actions, common)
+    add_transcript(actions)
+    add_transcribe(actions)
 
 
 def _add_list(actions: Subcommands, common: argparse.ArgumentParser) -> None:

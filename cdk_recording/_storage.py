@@ -22,6 +22,14 @@ from cdk_recording._lifecycle import (
     lifecycle_rule,
     validate_lifecycle,
 )
+from cdk_recording._retention import (
+    RetentionAtArrivalCheck,
+    RetentionClass,
+    class_lifecycle_rules,
+    retention_policy,
+    retention_statements,
+    validate_retention_classes,
+)
 from cdk_recording._validation import Problems, is_token
 
 __all__ = [
@@ -110,6 +118,7 @@ class RecordingStorage(Construct):
         abort_incomplete_uploads_after: cdk.Duration | None = None,
         object_lock_mode: s3.ObjectLockMode | None = None,
         object_lock_retention: cdk.Duration | None = None,
+        retention_classes: Sequence[RetentionClass] = (),
         access_logs_bucket: s3.IBucket | None = None,
         access_logs_retention: cdk.Duration | None = None,
         removal_policy: cdk.RemovalPolicy | None = None,
@@ -135,9 +144,18 @@ class RecordingStorage(Construct):
         :param abort_incomplete_uploads_after: abort incomplete multipart uploads after this long.
             Default: 7 days.
         :param object_lock_mode: ``GOVERNANCE`` or ``COMPLIANCE`` to make recordings immutable for
-            ``object_lock_retention``. Default: no Object Lock.
-        :param object_lock_retention: the default Object Lock retention period. Required with
-            ``object_lock_mode``.
+            ``object_lock_retention`` (and their class's period). Default: no Object Lock.
+        :param object_lock_retention: the Object Lock period of recordings. With the arrival
+            processor (a :class:`RecordingCatalog` over this storage, as :class:`CallRecording`
+            defines by default) it is the period of the implicit class ``default`` (calls whose
+            numbers match no class), applied per version at arrival, and the bucket has no default
+            retention. Without one it is the bucket's default retention, and a synth warning says
+            that delivery then depends on the Chime service sending ``Content-MD5``. Required with
+            ``object_lock_mode`` unless ``retention_classes`` are given (then calls in no class are
+            not locked).
+        :param retention_classes: Object Lock periods and lifecycle expiry by phone number
+            (:class:`RetentionClass`), applied by the arrival processor; need ``object_lock_mode``
+            and a catalog. Default: none.
         :param access_logs_bucket: where S3 server access logs go. Default: a new private, TLS-only,
             encrypted log bucket.
         :param access_logs_retention: expiry of the access logs in a log bucket this construct defines.
@@ -178,6 +196,7 @@ class RecordingStorage(Construct):
                 "abort_incomplete_uploads_after": abort_incomplete_uploads_after,
                 "object_lock_mode": object_lock_mode,
                 "object_lock_retention": object_lock_retention,
+                "retention_classes": tuple(retention_classes) or None,
                 "access_logs_bucket": access_logs_bucket,
                 "access_logs_retention": access_logs_retention,
                 "removal_policy": removal_policy,
@@ -213,6 +232,10 @@ class RecordingStorage(Construct):
                 recording_retention,
                 object_lock_mode,
                 object_lock_retention,
+                with_classes=bool(retention_classes),
+            )
+            validate_retention_classes(
+                problems, tuple(retention_classes), object_lock_mode, recording_retention
             )
         problems.raise_if_any(self.node.path)
 
@@ -225,6 +248,12 @@ class RecordingStorage(Construct):
         self._statements: list[iam.PolicyStatement] = []
         self.access_logs_bucket: s3.IBucket | None = None
         """The server access log bucket, when this construct defines or was given one."""
+        self.object_lock_mode: s3.ObjectLockMode | None = object_lock_mode
+        """The Object Lock mode of recordings, when they are locked."""
+        self.retention_classes: tuple[RetentionClass, ...] = tuple(retention_classes)
+        """The retention classes the arrival processor applies."""
+        self._object_lock_retention = object_lock_retention
+        self._retained_at_arrival = False
 
         if bucket is not None:
             self.bucket: s3.IBucket = bucket
@@ -283,11 +312,12 @@ class RecordingStorage(Construct):
                     "another bucket would only move the same finding one bucket further.",
                 )
             self.access_logs_bucket = access_logs_bucket
+            noncurrent = noncurrent_version_retention or cdk.Duration.days(90)
             lifecycle = lifecycle_rule(
                 recording_prefix,
                 resolved_transitions,
                 recording_retention,
-                noncurrent_version_retention or cdk.Duration.days(90),
+                noncurrent,
                 abort_incomplete_uploads_after or cdk.Duration.days(7),
             )
             lock_retention: s3.ObjectLockRetention | None = None
@@ -313,7 +343,10 @@ class RecordingStorage(Construct):
                 object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
                 server_access_logs_bucket=access_logs_bucket,
                 server_access_logs_prefix="recording-bucket/",
-                lifecycle_rules=[lifecycle],
+                lifecycle_rules=[
+                    lifecycle,
+                    *class_lifecycle_rules(recording_prefix, self.retention_classes, noncurrent),
+                ],
                 object_lock_enabled=True if object_lock_mode is not None else None,
                 object_lock_default_retention=lock_retention,
                 removal_policy=policy,
@@ -336,6 +369,40 @@ class RecordingStorage(Construct):
 
         self._account = stack.account
         self._partition = stack.partition
+        if object_lock_mode is not None:
+            cdk.Aspects.of(self).add(
+                RetentionAtArrivalCheck(
+                    self,
+                    lambda: self._retained_at_arrival,
+                    classes=bool(self.retention_classes),
+                    default_retention=object_lock_retention is not None,
+                )
+            )
+
+    # -- retention at arrival ------------------------------------------------------------------------
+
+    def retain_at_arrival(self) -> tuple[str, list[iam.PolicyStatement]] | None:
+        """Hand Object Lock retention to the arrival processor; None when recordings are not locked.
+
+        Called by :class:`RecordingCatalog`. Removes the bucket's default retention (Object Lock
+        stays enabled), so the Chime service's PutObject carries no Object Lock parameters, and
+        returns the processor's ``RETENTION`` value (JSON) and the statements its role needs.
+        """
+        if self.object_lock_mode is None:
+            return None
+        self._retained_at_arrival = True
+        cfn = self.bucket.node.default_child
+        if isinstance(cfn, s3.CfnBucket):
+            cfn.add_property_deletion_override("ObjectLockConfiguration.Rule")
+        policy = retention_policy(
+            self.object_lock_mode, self.retention_classes, self._object_lock_retention
+        )
+        text = json.dumps(policy, separators=(",", ":"))
+        if is_token(text):
+            # A number given as a token: CloudFormation joins the JSON (and drops the nulls,
+            # which the processor reads as absent).
+            text = cdk.Stack.of(self).to_json_string(policy)
+        return text, retention_statements(self.recordings_arn())
 
     # -- service access -----------------------------------------------------------------------------
 
@@ -475,6 +542,22 @@ class RecordingStorage(Construct):
         if self.encryption_key is not None and self.bucket.encryption_key is None:
             self.encryption_key.grant_decrypt(grantee)
         return grant
+
+    def grant_legal_hold(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` put and release legal holds (``recordings hold|release``) on recordings
+        and ``transcripts/*``: PutObjectLegalHold, GetObjectLegalHold, ListBucketVersions under
+        those prefixes, GetBucketObjectLockConfiguration. Nobody has it by default."""
+        from cdk_recording._records_grants import grant_legal_hold
+
+        return grant_legal_hold(self, grantee)
+
+    def grant_erase(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` erase calls (``recordings erase``): delete every version of recordings
+        and ``transcripts/*`` after reading their legal hold and retention. Nobody has it by
+        default; Object Lock still refuses what is held or retained."""
+        from cdk_recording._records_grants import grant_erase
+
+        return grant_erase(self, grantee)
 
     def grant_write_prompts(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let a person or pipeline upload announcement WAVs under the prompts prefix."""

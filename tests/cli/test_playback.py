@@ -206,3 +206,18 @@ def test_badges_of_crowded_marks_stay_inside_the_drawing() -> None:
     centres = [float(x) for x in re.findall(r'<circle cx="([0-9.-]+)"', page)]
     assert len(centres) == len(doc["facts"])
     assert all(0 < x < 960 for x in centres), (min(centres), max(centres))
+
+
+def test_a_legal_hold_is_shown_with_who_and_why() -> None:
+    doc = document()
+    doc["call"].update(
+        legalHold=True,
+        legalHoldAt="2026-12-04T09:00:00.000Z",
+        legalHoldBy="arn:aws:iam::123456789012:role/Legal",
+        legalHoldReason="case 42",
+    )
+    page = page_of(doc, with_audio=False)
+    assert (
+        "on since 2026-12-04T09:00:00.000Z by arn:aws:iam::123456789012:role/Legal: case 42" in page
+    )
+    assert "<th>legal hold</th><td>-</td>" in page_of(document(), with_audio=False)

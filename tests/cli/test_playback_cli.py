@@ -170,10 +170,13 @@ def test_recordings_without_an_object_get_a_note_and_no_request() -> None:
             {"callId": "a", "status": "missing"},
             {"callId": "b", "status": "started"},
             {"callId": "c", "status": "delivered"},  # delivered, but no object named
+            # A tombstone keeps the address of what was erased: nothing to read there.
+            {"callId": "d", "status": "erased", "bucket": BUCKET, "key": KEY, "erasedAt": "t"},
         ],
     )
     assert audio == {
         "a": "no audio: the recording's status is missing",
         "b": "no audio: the recording's status is started",
         "c": "no audio: the catalog names no object for this recording",
+        "d": "no audio: the recording was erased (t)",
     }

@@ -497,7 +497,7 @@ def _example_outputs() -> list[str]:
         "CatalogTableName",
         "CatalogTableNameB1C2D3E4",
         "CallRecordingCatalogTableName0A1B2C3D",
-        *[k for k in _example_outputs() if "Catalog" in k],
+        *[k for k in _example_outputs() if "CatalogTableName" in k],
     ],
 )
 def test_stack_output_names_the_table(

@@ -48,7 +48,7 @@ def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
 @pytest.fixture(scope="session")
 def sma_region_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One stack per SMA Region (no phone numbers: those exist only in the PSTN Regions), plus a
-    stack with SSE-KMS storage."""
+    stack with SSE-KMS storage and the access trail."""
 
     def build(app: cdk.App) -> None:
         for region in SMA_REGIONS:
@@ -62,7 +62,13 @@ def sma_region_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
             app, "Recording-kms", env=cdk.Environment(account="123456789012", region="us-east-1")
         )
         storage = RecordingStorage(kms_stack, "Storage", encryption=RecordingEncryption.KMS)
-        CallRecording(kms_stack, "CallRecording", storage=storage, phone_numbers=["+12065550100"])
+        CallRecording(
+            kms_stack,
+            "CallRecording",
+            storage=storage,
+            phone_numbers=["+12065550100"],
+            access_trail=True,
+        )
 
     return _synth(tmp_path_factory.mktemp("sma-regions"), build)
 

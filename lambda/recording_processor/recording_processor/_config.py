@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from recording_processor._keys import recording_folder
+from recording_processor._retention import RetentionPolicy, RetentionPolicyError
 
 __all__ = ["CatalogConfig", "ConfigError", "ProcessorConfig"]
 
@@ -39,6 +40,8 @@ class ProcessorConfig:
         Default: ``CdkRecording``.
     :param application: value of the ``Application`` metric dimension (``APPLICATION``).
         Default: ``cdk-recording``.
+    :param retention: the Object Lock retention applied to each version at arrival
+        (``RETENTION``, JSON, see :mod:`~recording_processor._retention`). Default: none.
     """
 
     catalog_table: str
@@ -47,6 +50,7 @@ class ProcessorConfig:
     event_bus: str = _DEFAULT_BUS
     metrics_namespace: str = _DEFAULT_NAMESPACE
     application: str = _DEFAULT_APPLICATION
+    retention: RetentionPolicy | None = None
 
     @property
     def folder(self) -> str:
@@ -61,6 +65,13 @@ class ProcessorConfig:
             for name in ("CATALOG_TABLE", "RECORDING_BUCKET")
             if not environ.get(name, "").strip()
         ]
+        retention: RetentionPolicy | None = None
+        text = environ.get("RETENTION", "").strip()
+        if text:
+            try:
+                retention = RetentionPolicy.from_json(text)
+            except RetentionPolicyError as error:
+                problems.append(str(error))
         if problems:
             raise ConfigError("; ".join(problems))
         return cls(
@@ -70,6 +81,7 @@ class ProcessorConfig:
             event_bus=environ.get("EVENT_BUS", "").strip() or _DEFAULT_BUS,
             metrics_namespace=environ.get("METRICS_NAMESPACE", "").strip() or _DEFAULT_NAMESPACE,
             application=environ.get("APPLICATION", "").strip() or _DEFAULT_APPLICATION,
+            retention=retention,
         )
 
 

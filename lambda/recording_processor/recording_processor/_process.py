@@ -10,9 +10,12 @@ The steps, each of which may end the record:
 3. HeadObject (by version) for the user metadata; a missing object is ignored, not retried.
 4. Stream the version once for its SHA-256 and WAV header (a non-WAV is cataloged as
    ``format: unknown`` with a warning).
-5. Commit the recording and call items in one conditional transaction; when it loses a race, read
+5. With a retention policy: classify the call by its numbers as cataloged so far and lock this
+   version (:mod:`~recording_processor._retention`); a failure retries the record before anything
+   is cataloged, so a cataloged recording is always a retained one.
+6. Commit the recording and call items in one conditional transaction; when it loses a race, read
    again and decide again.
-6. Send "Recording Available", then flag the item ``eventSent``. A rejected PutEvents is a
+7. Send "Recording Available", then flag the item ``eventSent``. A rejected PutEvents is a
    transient failure: the record comes back, step 2 finds the flag missing, and the event is sent.
 
 Every outcome is one JSON log line and, except duplicates and stale versions, one EMF document.
@@ -52,6 +55,7 @@ from recording_processor._record import (
     recording_attributes,
     recording_key_attributes,
 )
+from recording_processor._retention import RetentionApplier, call_numbers, classify
 from recording_processor._s3 import RecordingObjects
 from recording_processor._store import CatalogStore
 from recording_processor._telemetry import Logger, Metrics
@@ -75,6 +79,8 @@ class Services:
     publisher: EventPublisher
     metrics: Metrics
     clock: Callable[[], datetime]
+    #: Applies the configured retention; None when the configuration has no retention policy.
+    retention: RetentionApplier | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,7 @@ def _process(body: object, services: Services, run: _Run) -> Outcome:
     delivery = _read_delivery(event, key, version_id, services, run.log)
     attributes = recording_attributes(delivery, services.clock())
     call = services.store.get(call_key(key.transaction_id))
+    attributes.update(_retain(delivery, existing, call, services, run.log))
     for _ in range(MAX_COMMIT_ATTEMPTS):
         write = catalog_write(attributes, existing, call)
         if services.store.commit(write.recording, write.call):
@@ -233,6 +240,7 @@ def _read_delivery(
         delivered_at=delivered_at,
         metadata=metadata,
         wav=wav,
+        last_modified=head.last_modified,
     )
     if delivery.mismatched_fields:
         log.warning(
@@ -248,6 +256,57 @@ def _read_delivery(
             headerSeconds=str(delivery.header_duration),
         )
     return delivery
+
+
+def _retain(
+    delivery: Delivery,
+    existing: Mapping[str, Any] | None,
+    call: Mapping[str, Any] | None,
+    services: Services,
+    log: Logger,
+) -> dict[str, Any]:
+    """Lock and tag the version; the recording item's retention attributes (None removes one)."""
+    policy, applier = services.config.retention, services.retention
+    if policy is None or applier is None:
+        return {}
+    tx = delivery.key.transaction_id
+    numbers = call_numbers(existing, call, number_items=services.store.items_of(f"TX#{tx}", "NUM#"))
+    choice = classify(policy, numbers)
+    if choice is None:
+        log.info("the call's numbers match no retention class and there is no default")
+        return {"retentionClass": None, "retainUntil": None, "retentionDefaulted": None}
+    if choice.defaulted:
+        log.warning(
+            "no number of the call is known yet; retained under the longest class",
+            retentionClass=choice.name,
+            days=choice.days,
+        )
+        services.metrics.emit({"RetentionClassDefaulted": (1, "Count")}, **_ids(log))
+    # LastModified and the event's time are both S3's creation time; HeadObject's is exact.
+    created = delivery.last_modified or delivery.delivered_at
+    try:
+        applied = applier.apply(
+            delivery.bucket,
+            delivery.key.key,
+            None if delivery.version_id == NULL_VERSION else delivery.version_id,
+            created,
+            choice,
+        )
+    except Transient as failed:
+        services.metrics.emit({"RetentionFailed": (1, "Count")}, reason=failed.reason, **_ids(log))
+        raise
+    log.info(
+        "retention applied",
+        retentionClass=applied.name,
+        mode=applied.mode,
+        retainUntil=iso_utc(applied.retain_until),
+        changed=applied.changed,
+    )
+    return {
+        "retentionClass": applied.name,
+        "retainUntil": iso_utc(applied.retain_until),
+        "retentionDefaulted": True if choice.defaulted else None,
+    }
 
 
 def _delivered(

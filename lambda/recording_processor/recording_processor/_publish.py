@@ -1,4 +1,5 @@
-"""Publishing "Recording Available" and "Recording Missing" to EventBridge.
+"""Publishing the library's events to EventBridge: "Recording Available", "Recording Missing",
+"Transcript Available" and "Transcription Failed".
 
 PutEvents answers HTTP 200 even when it rejected the entry: the rejection is only in
 ``FailedEntryCount`` and the entry's ``ErrorCode``. Both are checked, and a rejected entry is
@@ -18,7 +19,14 @@ from recording_processor._errors import Transient, error_code
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
-__all__ = ["DETAIL_TYPE", "MISSING_DETAIL_TYPE", "SOURCE", "EventPublisher"]
+__all__ = [
+    "DETAIL_TYPE",
+    "MISSING_DETAIL_TYPE",
+    "SOURCE",
+    "TRANSCRIPTION_FAILED_DETAIL_TYPE",
+    "TRANSCRIPT_DETAIL_TYPE",
+    "EventPublisher",
+]
 
 #: ``source`` of the events this processor emits.
 SOURCE = "cdk-recording"
@@ -26,6 +34,10 @@ SOURCE = "cdk-recording"
 DETAIL_TYPE = "Recording Available"
 #: ``detail-type`` of the event reporting a started recording whose file never arrived.
 MISSING_DETAIL_TYPE = "Recording Missing"
+#: ``detail-type`` of the event announcing a recording's transcript, cataloged.
+TRANSCRIPT_DETAIL_TYPE = "Transcript Available"
+#: ``detail-type`` of the event reporting a recording whose transcription failed.
+TRANSCRIPTION_FAILED_DETAIL_TYPE = "Transcription Failed"
 
 
 class EventPublisher:

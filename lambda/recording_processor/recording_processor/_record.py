@@ -149,6 +149,7 @@ class Delivery:
     :param sequencer: the event's S3 sequencer (upper-case hex), ``""`` when it had none.
     :param delivered_at: when S3 created the object (the event's ``time``).
     :param wav: the parsed header; None when the object is not a readable WAV.
+    :param last_modified: the version's ``LastModified`` (HeadObject), where S3 said it.
     """
 
     key: RecordingKey
@@ -161,6 +162,7 @@ class Delivery:
     delivered_at: datetime
     metadata: Metadata
     wav: WavInfo | None
+    last_modified: datetime | None = None
 
     @property
     def integrity(self) -> Integrity:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -39,6 +40,8 @@ class ObjectHead:
     etag: str | None
     metadata: Mapping[str, str]
     version_id: str | None
+    #: When S3 created the version: the start of its Object Lock retention period.
+    last_modified: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class RecordingObjects:
             etag=etag.strip('"') if etag else None,
             metadata=dict(response.get("Metadata") or {}),
             version_id=response.get("VersionId"),
+            last_modified=response.get("LastModified"),
         )
 
     def read(self, bucket: str, key: str, version_id: str | None) -> ObjectContent:

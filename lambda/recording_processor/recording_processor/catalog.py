@@ -1,4 +1,5 @@
-"""Reading the recording catalog: one call, a number's calls, days of recordings, billed minutes.
+"""Reading the recording catalog: one call, a number's calls, days of recordings, billed minutes,
+a call's transcripts.
 
 For tools (the ``cdk-recording recordings`` command, a report) rather than the Lambda. ``table`` is
 a boto3 DynamoDB ``Table`` resource (``boto3.resource("dynamodb").Table(name)``), so items come back
@@ -42,6 +43,7 @@ __all__ = [
     "list_day",
     "list_days",
     "list_number",
+    "list_transcripts",
     "sum_billed_minutes",
 ]
 
@@ -51,6 +53,7 @@ DAY_INDEX: Final = schema.DAY_INDEX
 _RECORDING_PREFIX = "REC#"
 _NUMBER_PREFIX = "NUM#"
 _FACT_PREFIX = "FACT#"
+_TRANSCRIPT_PREFIX = "TRANSCRIPT#"
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 # Sorts after every character of a timestamp or a transaction id, so ``<until>~`` bounds from above
 # every sort key that starts with ``<until>``.
@@ -110,6 +113,15 @@ def get_call(table: Table, transaction_id: str) -> Call:
         numbers=tuple(numbers),
         facts=tuple(facts),
     )
+
+
+def list_transcripts(table: Table, transaction_id: str) -> list[dict[str, Any]]:
+    """The ``TRANSCRIPT#<callId>`` items of ``transaction_id`` (one per transcribed recording,
+    whatever its status), by call id: one paginated Query on ``pk`` and the sort-key prefix.
+    """
+    transaction_id = transaction_id.strip().lower()
+    condition = Key("pk").eq(f"TX#{transaction_id}") & Key("sk").begins_with(_TRANSCRIPT_PREFIX)
+    return list(_pages(table, KeyConditionExpression=condition))
 
 
 def list_number(

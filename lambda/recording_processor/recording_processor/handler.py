@@ -38,6 +38,7 @@ from recording_processor._ingest import FactsServices, process_facts
 from recording_processor._ledger import Timing
 from recording_processor._process import Services, process_body
 from recording_processor._publish import EventPublisher
+from recording_processor._retention import RetentionApplier
 from recording_processor._s3 import RecordingObjects
 from recording_processor._store import CatalogStore
 from recording_processor._sweep import SweepServices, sweep
@@ -114,6 +115,7 @@ class Runtime:
     log_level: str = "INFO"
 
     def services(self) -> Services:
+        policy = self.config.retention
         return Services(
             config=self.config,
             objects=RecordingObjects(self.s3),
@@ -123,6 +125,7 @@ class Runtime:
                 self.write, self.config.metrics_namespace, self.config.application, self.clock
             ),
             clock=self.clock,
+            retention=None if policy is None else RetentionApplier(self.s3, policy.mode),
         )
 
 

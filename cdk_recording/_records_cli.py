@@ -1,0 +1,529 @@
+"""``cdk-recording recordings hold|release|erase|verify``: records management of calls.
+
+* ``hold`` / ``release`` put an S3 Object Lock legal hold ON / OFF on every version of every object
+  of a call (:mod:`cdk_recording._records`), record it on the call's ``CALL`` item and in its audit
+  trail (:mod:`cdk_recording._audit`);
+* ``erase`` is a dry run unless ``--yes``: it refuses while a legal hold or an unexpired retention
+  applies, else deletes every version and delete marker, leaves a tombstone in the catalog, writes
+  an audit entry and puts ``Recording Erased`` on the catalog's event bus;
+* ``verify`` recomputes the SHA-256 of delivered recordings (:mod:`cdk_recording._records_verify`)
+  and writes one ``verify`` audit entry per call checked.
+
+The table, the Region and the credentials are found as for ``recordings list``
+(:mod:`cdk_recording._recordings_aws`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from cdk_recording import _audit, _aws, _recordings_aws, _records
+from cdk_recording._command import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError, non_empty
+from cdk_recording._recordings_aws import (
+    Where,
+    aws_errors,
+    open_table,
+    stack_output,
+)
+from cdk_recording._recordings_output import plain, table, to_json
+from cdk_recording._records_verify import checks, findings, summary
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_dynamodb.service_resource import Table
+
+    from cdk_recording._command import Subcommands
+    from cdk_recording._records_verify import Check
+
+__all__ = [
+    "EVENT_BUS_OUTPUT_PREFIX",
+    "HOLD_PERMISSIONS",
+    "MAX_VERIFY_DAYS",
+    "add_records",
+    "retention_client",
+    "s3_client",
+]
+
+#: The stack output holding the catalog's event bus name starts with this.
+EVENT_BUS_OUTPUT_PREFIX: Final = "CatalogEventBusName"
+#: Widest day range ``verify`` reads (one day-index Query per day), as ``list``.
+MAX_VERIFY_DAYS: Final = 92
+#: What ``hold`` and ``release`` need.
+HOLD_PERMISSIONS: Final = (
+    "s3:ListBucketVersions, s3:GetBucketObjectLockConfiguration and s3:PutObjectLegalHold on the "
+    "recording bucket (grant_legal_hold), and dynamodb:Query, UpdateItem and PutItem on the "
+    "catalog table (grant_records)"
+)
+ERASE_PERMISSIONS: Final = (
+    "s3:ListBucketVersions, s3:GetBucketObjectLockConfiguration, s3:GetObjectLegalHold, "
+    "s3:GetObjectRetention, s3:DeleteObject and s3:DeleteObjectVersion on the recording bucket "
+    "(grant_erase), dynamodb:Query, UpdateItem, DeleteItem and PutItem on the catalog table and "
+    "events:PutEvents on its bus (grant_records)"
+)
+VERIFY_PERMISSIONS: Final = (
+    "s3:GetObject and s3:GetObjectVersion on the recordings (grant_read_recordings), and "
+    "dynamodb:Query and PutItem on the catalog table (grant_records)"
+)
+_EVENT_SOURCE = "cdk-recording"
+_ERASED_EVENT = "Recording Erased"
+_MAX_REASON = 1024
+_DAY_FORMAT = "YYYY-MM-DD"
+_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+
+_EPILOG = """\
+Every action is recorded in the call's audit trail in the catalog (AUDIT# items): who (the STS
+caller ARN), what, when and why. erase is a dry run unless --yes.
+
+exit status: 0 success (verify: every recording matches), 1 refused, not found, a finding (verify:
+a mismatch, a missing object or version, a recording without a hash) or failed, 2 invalid arguments
+or AWS configuration."""
+
+
+# -- clients -----------------------------------------------------------------------------------------
+
+
+def s3_client(session: boto3.session.Session, region: str | None) -> Any:
+    """The S3 client the objects of a call are listed, held, deleted and read with."""
+    return session.client("s3", region_name=region, config=_CLIENT_CONFIG)
+
+
+def retention_client(session: boto3.session.Session, region: str | None) -> Any:
+    """The S3 client of ``GetObjectRetention`` (the same kind as :func:`s3_client`: a seam for tests,
+    since moto answers that operation with an internal error)."""
+    return session.client("s3", region_name=region, config=_CLIENT_CONFIG)
+
+
+@dataclass
+class _Clients:
+    table: Table
+    s3: Any
+    retention: Any
+    sts: Any
+    session: boto3.session.Session
+
+
+def _open(args: argparse.Namespace, where: Where) -> _Clients:
+    catalog_table = open_table(args, where)
+    session = _aws.session(args.profile)
+    return _Clients(
+        table=catalog_table,
+        s3=s3_client(session, args.region),
+        retention=retention_client(session, args.region),
+        sts=session.client("sts", region_name=args.region, config=_CLIENT_CONFIG),
+        session=session,
+    )
+
+
+@contextmanager
+def _needs(permissions: str) -> Iterator[None]:
+    """Access denied names what the command needs (not only the catalog Query)."""
+    try:
+        yield
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        code = details.get("Code") or "Unknown"
+        if code in _ACCESS_DENIED:
+            raise CommandError(
+                f"access denied on {error.operation_name} ({code}: {details.get('Message')}): the "
+                f"caller needs {permissions}"
+            ) from error
+        raise
+
+
+# -- arguments ---------------------------------------------------------------------------------------
+
+
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty: say why (a case or ticket number)")
+    if len(value) > _MAX_REASON:
+        raise argparse.ArgumentTypeError(f"is {len(value)} characters long; at most {_MAX_REASON}")
+    return value
+
+
+def _day(value: str) -> date:
+    try:
+        if len(value) != len(_DAY_FORMAT):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a day: expected {_DAY_FORMAT} (a UTC day)"
+        ) from None
+
+
+def add_records(actions: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Register ``recordings hold|release|erase|verify`` (``common``: the catalog, AWS and output
+    options every ``recordings`` action takes)."""
+    for name, verb, run in (("hold", "put", _run_hold), ("release", "remove", _run_release)):
+        parser = actions.add_parser(
+            name,
+            parents=[common],
+            help=f"{verb} a legal hold on every object of a call",
+            description=f"{verb.capitalize()} an S3 Object Lock legal hold on every version of "
+            "every object of a call\n(its recordings and everything under "
+            "transcripts/<transactionId>/), and record it in the catalog.",
+            epilog=f"{_EPILOG}\n\nThe caller needs {HOLD_PERMISSIONS}.",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _transaction(parser)
+        parser.add_argument("--reason", type=_reason, required=True, help="why (recorded)")
+        parser.set_defaults(run=run)
+
+    parser = actions.add_parser(
+        "erase",
+        parents=[common],
+        help="delete every version of every object of a call (dry run unless --yes)",
+        description="Erase a call: every version and delete marker of its recordings and of\n"
+        "transcripts/<transactionId>/, then tombstone its catalog items and put Recording Erased.\n"
+        "Refused while a legal hold or an unexpired Object Lock retention applies.",
+        epilog=f"{_EPILOG}\n\nThe caller needs {ERASE_PERMISSIONS}.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _transaction(parser)
+    parser.add_argument("--reason", type=_reason, required=True, help="why (recorded)")
+    parser.add_argument(
+        "--yes", action="store_true", help="delete for real (default: list what would be deleted)"
+    )
+    parser.add_argument(
+        "--erase-numbers",
+        action="store_true",
+        help="also remove the call's phone numbers from the catalog (default: kept)",
+    )
+    parser.add_argument(
+        "--event-bus",
+        type=non_empty,
+        help=f"the bus of Recording Erased (default: the --stack output {EVENT_BUS_OUTPUT_PREFIX}*, "
+        "or the default bus with --table)",
+    )
+    parser.set_defaults(run=_run_erase)
+
+    parser = actions.add_parser(
+        "verify",
+        parents=[common],
+        help="recompute SHA-256 of delivered recordings and compare with the catalog",
+        description="Read every delivered recording of a day range (by leg start; default today,\n"
+        "UTC) or of one call, hash it, and report mismatches and missing objects or versions.",
+        epilog=f"{_EPILOG}\n\nThe caller needs {VERIFY_PERMISSIONS}.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--since", type=_day, help=f"first UTC day, {_DAY_FORMAT}")
+    parser.add_argument("--until", type=_day, help=f"last UTC day, {_DAY_FORMAT} (default: today)")
+    parser.add_argument(
+        "--transaction", type=non_empty, metavar="ID", help="only the recordings of this call"
+    )
+    parser.set_defaults(run=_run_verify)
+
+
+def _transaction(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "transaction_id", metavar="TRANSACTION_ID", type=non_empty, help="the call's transaction id"
+    )
+
+
+def _print(args: argparse.Namespace, document: dict[str, Any], text: str) -> None:
+    if args.output == "json":
+        # Not masked: these documents hold keys, version ids, hashes and ARNs, whose digit runs
+        # the phone number mask would garble, and no phone number.
+        sys.stdout.write(to_json(plain(document)))
+    else:
+        sys.stdout.write(text)
+
+
+def _versions_table(versions: list[_records.ObjectVersion], extra: dict[Any, str]) -> str:
+    rows = (
+        [v.key, v.version_id, "delete marker" if v.delete_marker else "version", extra.get(v, "")]
+        for v in versions
+    )
+    return table(["KEY", "VERSION", "KIND", "NOTE"], rows) if versions else ""
+
+
+# -- hold / release ----------------------------------------------------------------------------------
+
+
+def _run_hold(args: argparse.Namespace) -> int:
+    return _legal_hold(args, on=True)
+
+
+def _run_release(args: argparse.Namespace) -> int:
+    return _legal_hold(args, on=False)
+
+
+def _legal_hold(args: argparse.Namespace, *, on: bool) -> int:
+    action = "hold" if on else "release"
+    where = Where()
+    with aws_errors(where), _needs(HOLD_PERMISSIONS):
+        clients = _open(args, where)
+        records = _records.load_call(clients.table, args.transaction_id)
+        tx = records.transaction_id
+        if not records.buckets:
+            raise CommandError(
+                f"transaction {tx} has no recording with an S3 object in the catalog: nothing to "
+                f"{action}"
+            )
+        for bucket in records.buckets:
+            if not _records.bucket_has_object_lock(clients.s3, bucket):
+                raise CommandError(
+                    f"bucket {bucket} has no S3 Object Lock, so no legal hold can be put on its "
+                    "objects: Object Lock is set when a bucket is created (RecordingStorage "
+                    "object_lock_mode, or a bucket of your own created with it)"
+                )
+        by = _audit.caller_arn(clients.sts)
+        versions = _records.object_versions(clients.s3, records)
+        done = _records.set_legal_hold(clients.s3, versions, on)
+        if not done:
+            raise CommandError(
+                f"transaction {tx}: no object version found in {', '.join(records.buckets)} "
+                f"(erased, or deleted by a lifecycle rule?): nothing to {action}"
+            )
+        now = datetime.now(UTC)
+        at = _records.iso_now(now)
+        _records.record_legal_hold(clients.table, tx, on, by, args.reason, at)
+        objects = _records.object_list(done)
+        _audit.record(
+            clients.table, tx, action, by, reason=args.reason, detail={"objects": objects}, now=now
+        )
+    document = {
+        "transactionId": tx,
+        "legalHold": on,
+        "at": at,
+        "by": by,
+        "reason": args.reason,
+        "objects": objects,
+    }
+    summary_line = (
+        f"legal hold {'ON' if on else 'OFF'} on {len(done)} version(s) of {len(objects)} "
+        f"object(s) of transaction {tx}\n"
+    )
+    _print(args, document, _versions_table(done, {}) + summary_line)
+    return EXIT_OK
+
+
+# -- erase -------------------------------------------------------------------------------------------
+
+
+def _event_bus(args: argparse.Namespace, clients: _Clients) -> str:
+    if args.event_bus:
+        return str(args.event_bus)
+    if args.stack is None:
+        return "default"
+    cloudformation = _recordings_aws.cloudformation_client(clients.session, args.region)
+    return stack_output(
+        cloudformation, args.stack, EVENT_BUS_OUTPUT_PREFIX, "an event bus", "--event-bus"
+    )
+
+
+def _run_erase(args: argparse.Namespace) -> int:
+    where = Where()
+    with aws_errors(where), _needs(ERASE_PERMISSIONS):
+        clients = _open(args, where)
+        records = _records.load_call(clients.table, args.transaction_id)
+        tx = records.transaction_id
+        versions = _records.object_versions(clients.s3, records)
+        now = datetime.now(UTC)
+        refusals = _records.refusals(clients.s3, clients.retention, records, versions, now)
+        if not args.yes:
+            return _erase_plan(args, records, versions, refusals)
+        if refusals:
+            raise _records.refused(refusals, tx)
+        settled = all(
+            item.get("status") == _records.ERASED
+            for item in [*records.recordings, *records.transcripts]
+        )
+        numbers_left = args.erase_numbers and _records.numbers_present(records) > 0
+        if not versions and settled and not numbers_left:
+            print(f"transaction {tx}: nothing left to erase")
+            return EXIT_OK
+        bus = _event_bus(args, clients)
+        by = _audit.caller_arn(clients.sts)
+        _records.delete_versions(clients.s3, versions)
+        remaining = _records.object_versions(clients.s3, records)
+        if remaining:
+            raise CommandError(
+                f"erase {tx}: {len(remaining)} version(s) appeared while erasing (first: "
+                f"{remaining[0].key} version {remaining[0].version_id}); run erase again"
+            )
+        at = _records.iso_now(now)
+        tombstoned = _records.tombstone(clients.table, records, versions, by, args.reason, at)
+        numbers = _records.erase_numbers(clients.table, records) if args.erase_numbers else None
+        objects = _records.object_list(versions, records.sha256_by_key)
+        detail: dict[str, Any] = {"objects": objects, "tombstones": tombstoned}
+        if numbers is not None:
+            detail["numbersErased"] = numbers
+        _audit.record(clients.table, tx, "erase", by, reason=args.reason, detail=detail, now=now)
+        event = {
+            "schemaVersion": "1",
+            "transactionId": tx,
+            "erasedAt": at,
+            "objects": objects,
+            "reason": args.reason,
+        }
+        _put_event(clients, bus, event)
+    document = {**event, "erasedBy": by, "eventBus": bus, "dryRun": False, "numbersErased": numbers}
+    text = (
+        _versions_table(versions, {})
+        + f"erased {len(versions)} version(s) of {len(objects)} object(s) of transaction {tx}; "
+        f"{tombstoned} catalog item(s) tombstoned"
+        + (", phone numbers removed" if numbers is not None else "")
+        + f"; {_ERASED_EVENT} put on {bus}\n"
+    )
+    _print(args, document, text)
+    return EXIT_OK
+
+
+def _erase_plan(
+    args: argparse.Namespace,
+    records: _records.CallRecords,
+    versions: list[_records.ObjectVersion],
+    refusals: list[_records.Refusal],
+) -> int:
+    tx = records.transaction_id
+    blocked: dict[Any, str] = {}
+    for refusal in refusals:
+        for version in versions:
+            if (version.key, version.version_id) == (refusal.key, refusal.version_id):
+                blocked[version] = "; ".join(filter(None, [blocked.get(version), refusal.reason]))
+    numbers = _records.numbers_present(records) if args.erase_numbers else None
+    document = {
+        "transactionId": tx,
+        "dryRun": True,
+        "objects": _records.object_list(versions, records.sha256_by_key),
+        "refusals": [str(refusal) for refusal in refusals],
+        "itemsWithNumbers": numbers,
+    }
+    lines = [_versions_table(versions, blocked)]
+    lines.append(f"dry run: would erase {len(versions)} version(s) of transaction {tx}")
+    if numbers is not None:
+        lines.append(f" and remove phone numbers from {numbers} catalog item(s)")
+    lines.append("; nothing deleted\n")
+    if refusals:
+        lines.append(
+            "erase would be refused: " + "; ".join(str(refusal) for refusal in refusals) + "\n"
+        )
+    else:
+        lines.append("pass --yes to erase\n")
+    _print(args, document, "".join(lines))
+    return EXIT_FAILURE if refusals else EXIT_OK
+
+
+def _put_event(clients: _Clients, bus: str, detail: dict[str, Any]) -> None:
+    events = clients.session.client(
+        "events",
+        region_name=clients.s3.meta.region_name,
+        config=_CLIENT_CONFIG,
+    )
+    answer = events.put_events(
+        Entries=[
+            {
+                "Source": _EVENT_SOURCE,
+                "DetailType": _ERASED_EVENT,
+                "Detail": json.dumps(detail, separators=(",", ":")),
+                "EventBusName": bus,
+            }
+        ]
+    )
+    if answer.get("FailedEntryCount"):
+        entry = answer.get("Entries", [{}])[0]
+        raise CommandError(
+            f"erased {detail['transactionId']}, but {_ERASED_EVENT} was not put on {bus} "
+            f"({entry.get('ErrorCode')}: {entry.get('ErrorMessage')}); the catalog and the audit "
+            "trail record the erasure"
+        )
+
+
+# -- verify ------------------------------------------------------------------------------------------
+
+
+def _verify_items(args: argparse.Namespace, catalog_table: Table) -> Iterator[dict[str, Any]]:
+    from recording_processor import catalog
+
+    if args.transaction is not None:
+        yield from _records.load_call(catalog_table, args.transaction).recordings
+        return
+    since, until = _verify_range(args)
+    yield from catalog.list_days(catalog_table, since, until)
+
+
+def _verify_range(args: argparse.Namespace) -> tuple[date, date]:
+    today = datetime.now(UTC).date()
+    until: date = args.until or today
+    since: date | None = args.since
+    if since is None:
+        if args.until is not None:
+            raise CommandError(
+                f"--until {until} needs --since: give the range's first day", EXIT_USAGE
+            )
+        since = today
+    if since > until:
+        raise CommandError(f"--since {since} is after --until {until}", EXIT_USAGE)
+    days = (until - since).days + 1
+    if days > MAX_VERIFY_DAYS:
+        raise CommandError(
+            f"--since {since} --until {until} spans {days} days; at most {MAX_VERIFY_DAYS} per "
+            "run: split the range",
+            EXIT_USAGE,
+        )
+    return since, until
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    # A bad range is a usage error before any request.
+    if args.transaction is None:
+        _verify_range(args)
+    elif args.since is not None or args.until is not None:
+        raise CommandError(
+            f"--transaction {args.transaction} cannot be combined with --since/--until", EXIT_USAGE
+        )
+    where = Where()
+    with aws_errors(where), _needs(VERIFY_PERMISSIONS):
+        clients = _open(args, where)
+        by = _audit.caller_arn(clients.sts)
+        results = list(checks(clients.s3, _verify_items(args, clients.table)))
+        by_call: dict[str, list[Check]] = {}
+        for result in results:
+            by_call.setdefault(result.transactionId, []).append(result)
+        now = datetime.now(UTC)
+        for tx, checked in by_call.items():
+            _audit.record(
+                clients.table,
+                tx,
+                "verify",
+                by,
+                detail={
+                    **summary(checked),
+                    "findings": [
+                        {"key": c.key, "versionId": c.versionId, "result": c.result}
+                        for c in findings(checked)
+                    ],
+                },
+                now=now,
+            )
+    found = findings(results)
+    counts = summary(results)
+    document = {**counts, "results": [result.as_json() for result in results]}
+    line = (
+        f"checked {counts['checked']} recording(s): {counts['ok']} ok, {counts['mismatch']} "
+        f"mismatch, {counts['missing']} missing, {counts['unverifiable']} unverifiable\n"
+    )
+    rows = (
+        [c.transactionId, c.callId, c.key, c.versionId, c.result, c.expected, c.actual]
+        for c in found
+    )
+    text = (
+        table(["TRANSACTION", "CALL ID", "KEY", "VERSION", "RESULT", "CATALOG", "S3"], rows)
+        if found
+        else ""
+    )
+    _print(args, document, text + line)
+    return EXIT_FAILURE if found else EXIT_OK
