@@ -6,7 +6,8 @@ the wheel as a top-level package, with Queries only (never a Scan):
 * ``list --number`` reads the number index, then each call of the number;
 * ``list`` by day (``--day``, ``--since``/``--until``, default today, UTC) reads the day index one
   day at a time, so a range is capped at :data:`MAX_LIST_DAYS` days;
-* ``show`` reads one call's partition: the call, its numbers, recordings and facts;
+* ``show`` reads one call's partition: the call, its numbers, recordings and facts (``--html
+  FILE`` also writes the playback page, :mod:`cdk_recording._playback_page`);
 * ``minutes`` sums billed minutes of delivered recordings over the day index.
 
 The table comes from ``--table`` or from the ``CatalogTableName`` output of ``--stack``
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from cdk_recording import _playback_page
 from cdk_recording._backfill_cli import add_transcribe
 from cdk_recording._command import EXIT_OK, EXIT_USAGE, CommandError, non_empty
 from cdk_recording._recordings_aws import (
@@ -213,6 +215,19 @@ def _add_show(actions: Subcommands, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "transaction_id", metavar="TRANSACTION_ID", type=non_empty, help="the call's transaction id"
     )
+    page = parser.add_argument_group("playback page")
+    page.add_argument(
+        "--html",
+        metavar="FILE",
+        type=non_empty,
+        help="also write the call as a self-contained HTML page: timeline of legs, consent and "
+        "recording marks, and the waveform of each channel of each delivered recording",
+    )
+    page.add_argument(
+        "--no-audio",
+        action="store_true",
+        help="with --html: read no recording object (timeline only)",
+    )
     parser.set_defaults(run=_run_show)
 
 
@@ -367,6 +382,7 @@ def _run_list(args: argparse.Namespace) -> int:
 def _run_show(args: argparse.Namespace) -> int:
     from recording_processor import catalog
 
+    _playback_page.check_options(args)
     where = Where()
     with aws_errors(where):
         catalog_table = open_table(args, where)
@@ -390,6 +406,9 @@ def _run_show(args: argparse.Namespace) -> int:
         sys.stdout.write(to_json(document))
     else:
         sys.stdout.write(_show_text(document))
+    if args.html:
+        with aws_errors(where):
+            _playback_page.write_page(args, document, call.recordings)
     return EXIT_OK
 
 
