@@ -1,5 +1,11 @@
 """``cdk-recording recordings list|show|minutes``: find recordings in the catalog table.
 
+The other actions of ``recordings`` live in their own modules and register here: ``hold``,
+``release``, ``erase``, ``verify`` (:mod:`cdk_recording._records_cli`), ``get``
+(:mod:`cdk_recording._retrieval_cli`), ``transcript`` (:mod:`cdk_recording._transcript_cli`),
+``transcribe`` (:mod:`cdk_recording._backfill_cli`); ``show --html`` draws the call
+(:mod:`cdk_recording._playback_page`).
+
 The catalog (see ``docs/catalog.md``) is read with :mod:`recording_processor.catalog`, shipped in
 the wheel as a top-level package, with Queries only (never a Scan):
 
@@ -130,8 +136,7 @@ def _table_name(value: str) -> str:
 
 
 def add_recordings(subcommands: Subcommands) -> None:
-    """Register ``recordings list|show|minutes`` and the records actions (hold, release, erase,
-    verify)."""
+    """Register ``recordings list|show|minutes`` and the actions of the other modules."""
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_argument_group("catalog")
     source = where.add_mutually_exclusive_group(required=True)
@@ -157,9 +162,10 @@ def add_recordings(subcommands: Subcommands) -> None:
 
     parser = subcommands.add_parser(
         "recordings",
-        help="find recordings in the catalog: list, show a call, billed minutes",
+        help="the catalog and the records: find, show, hold, erase, verify, get, transcripts",
         description="Read the recording catalog (DynamoDB): recordings by day or phone number, a\n"
-        "call with its recordings and facts, billed minutes.",
+        "call with its recordings and facts, billed minutes; manage records (legal hold, erasure,\n"
+        "verification), retrieve recordings with an audit entry, read and backfill transcripts.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
