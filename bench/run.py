@@ -1,4 +1,5 @@
-"""Benchmarks: handler speed, synth cost, scale, footprint. Figures are printed, never asserted.
+"""Benchmarks: handler speed, synth cost, scale, footprint, arrival, playback waveform. Figures are
+printed, never asserted.
 
 Each figure is a ratio against a floor measured in the same run, so a noisy machine moves both.
 Run with ``make bench`` (the venv's Node 24 first on PATH). ``--quick`` runs fewer repetitions.
@@ -560,12 +561,46 @@ def _bench_digest(mebibytes: int) -> None:
     _line(f"digest of a {mebibytes} MiB object: peak memory", peak / 2**20, "MiB", None, "(flat)")
 
 
+# -- playback ------------------------------------------------------------------------------------
+
+
+def bench_playback(hours: float) -> None:
+    """The playback page's waveform (1000 min/max buckets per channel) of a long stereo recording,
+    8 kHz 16-bit: CPU seconds and peak resident memory, against only reading the same stream (each
+    measured in a fresh interpreter by ``bench/playback_worker.py``)."""
+    print(f"playback (waveform of a {hours:g}-hour stereo 8000 Hz 16-bit WAV, 1000 buckets)")
+
+    env, processor = _env(), ROOT / "lambda" / "recording_processor"
+
+    def measure(mode: str) -> dict[str, float]:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "playback_worker.py"), mode, str(hours)],
+            env={**env, "PYTHONPATH": f"{env['PYTHONPATH']}{os.pathsep}{processor}"},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+        return figures
+
+    floor, waveform = measure("read"), measure("waveform")
+    print(f"  {waveform['mib']:.0f} MiB of samples, streamed in 1 MiB reads")
+    _line("waveform: CPU", waveform["cpu"], "s", floor["cpu"], "(floor: reading the stream)")
+    _line(
+        "waveform: peak resident memory",
+        waveform["peak_kib"] / 1024,
+        "MiB",
+        floor["peak_kib"] / 1024,
+        "(flat: chunked reads)",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument(
         "--only",
-        choices=["handler", "facts", "synth", "scale", "footprint", "arrival"],
+        choices=["handler", "facts", "synth", "scale", "footprint", "arrival", "playback"],
         help="run one section",
     )
     args = parser.parse_args()
@@ -576,6 +611,7 @@ def main() -> None:
         "scale": bench_scale,
         "footprint": bench_footprint,
         "arrival": lambda: bench_arrival(200 if args.quick else 1000),
+        "playback": lambda: bench_playback(4),
     }
     print(f"cdk-recording benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     for name, run in sections.items():

@@ -58,6 +58,8 @@ if TYPE_CHECKING:
         SipRuleTarget,
         SipRuleTriggerType,
     )
+    from cdk_recording._transcription import RecordingTranscription
+    from cdk_recording._transcription_options import TranscriptionOptions
     from cdk_recording._validation import RecordingConfigurationError
     from cdk_recording.control import (
         REQUIRED_IAM_ACTION,
@@ -111,6 +113,7 @@ _EXPORTS: dict[str, str] = {
     "RecordingLeg": "cdk_recording._handler",
     "RecordingStorage": "cdk_recording._storage",
     "RecordingTrack": "cdk_recording._handler",
+    "RecordingTranscription": "cdk_recording._transcription",
     "RecordingTransition": "cdk_recording._storage",
     "RetentionClass": "cdk_recording._retention",
     "SMA_REGIONS": "cdk_recording._regions",
@@ -119,6 +122,7 @@ _EXPORTS: dict[str, str] = {
     "SipRuleTarget": "cdk_recording._telephony",
     "SipRuleTriggerType": "cdk_recording._telephony",
     "SmaImplementation": "cdk_recording._regions",
+    "TranscriptionOptions": "cdk_recording._transcription_options",
     "acknowledge": "cdk_recording._compliance",
     "apply_compliance": "cdk_recording._compliance",
 }
@@ -163,6 +167,7 @@ __all__ = [
     "RecordingLeg",
     "RecordingStorage",
     "RecordingTrack",
+    "RecordingTranscription",
     "RecordingTransition",
     "RetentionClass",
     "SipMediaApplication",
@@ -170,6 +175,7 @@ __all__ = [
     "SipRuleTarget",
     "SipRuleTriggerType",
     "SmaImplementation",
+    "TranscriptionOptions",
     "acknowledge",
     "apply_compliance",
 ]

@@ -21,6 +21,7 @@ from cdk_recording._catalog import RecordingCatalog
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import METRICS_NAMESPACE
 from cdk_recording._metrics import application_metric
+from cdk_recording._transcription import RecordingTranscription
 
 __all__ = ["ALARMS", "AlarmSpec", "RecordingAlarms"]
 
@@ -97,6 +98,21 @@ ALARMS: dict[str, AlarmSpec] = {
             "Call facts were given up after 5 attempts: those calls lack parties or consent records.",
             "Fix the cause in the facts function's logs, then redrive the dead-letter queue.",
         ),
+        AlarmSpec(
+            "TranscriptionFailed",
+            "Recordings could not be transcribed (a job failed, was rejected or did not finish in "
+            "4 hours, or the catalog could not be written): those calls have no transcript.",
+            "Open the transcription state machine's failed executions (Step Functions console) "
+            "for the error and cause; the catalog's TRANSCRIPT# item and the Transcription Failed "
+            "event carry the reason. Fix it, then run the backfill for that day.",
+        ),
+        AlarmSpec(
+            "TranscriptionDeadLetters",
+            "Recording Available events could not start the transcription state machine after "
+            "EventBridge's retries: those recordings are not transcribed.",
+            "Check the trigger role and the Step Functions quotas, then run the backfill for the "
+            "days of the messages in the dead-letter queue.",
+        ),
     )
 }
 
@@ -119,6 +135,7 @@ class RecordingAlarms(Construct):
         topic: sns.ITopic | None = None,
         create_topic: bool = False,
         dashboard: bool = True,
+        transcription: RecordingTranscription | None = None,
     ) -> None:
         """
         :param handler: the function the SMA invokes.
@@ -129,6 +146,7 @@ class RecordingAlarms(Construct):
         :param create_topic: define an encrypted topic for the alarms (ignored with ``topic``).
             Default: false.
         :param dashboard: define the dashboard. Default: true.
+        :param transcription: post-call transcription, for its alarms. Default: none.
         """
         super().__init__(scope, construct_id)
         self.namespace = metrics_namespace
@@ -159,10 +177,31 @@ class RecordingAlarms(Construct):
                     ),
                 )
 
+        if transcription is not None:
+            machine = transcription.state_machine
+            self._alarm(
+                "TranscriptionFailed",
+                cloudwatch.MathExpression(
+                    expression="failed + timedOut",
+                    using_metrics={
+                        "failed": machine.metric_failed(period=_FIVE_MINUTES),
+                        "timedOut": machine.metric_timed_out(period=_FIVE_MINUTES),
+                    },
+                    label="Transcriptions failed or timed out",
+                    period=_FIVE_MINUTES,
+                ),
+            )
+            self._alarm(
+                "TranscriptionDeadLetters",
+                transcription.trigger_dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=_FIVE_MINUTES, statistic="Maximum"
+                ),
+            )
+
         self.dashboard: cloudwatch.Dashboard | None = None
         """The dashboard, unless ``dashboard=False``."""
         if dashboard:
-            self.dashboard = self._dashboard(handler, catalog)
+            self.dashboard = self._dashboard(handler, catalog, transcription)
 
     def _metric(self, name: str, statistic: str = "Sum") -> cloudwatch.Metric:
         return application_metric(
@@ -199,7 +238,10 @@ class RecordingAlarms(Construct):
         self.alarms[spec_id] = alarm
 
     def _dashboard(
-        self, handler: lambda_.IFunction, catalog: RecordingCatalog | None
+        self,
+        handler: lambda_.IFunction,
+        catalog: RecordingCatalog | None,
+        transcription: RecordingTranscription | None,
     ) -> cloudwatch.Dashboard:
         board = cloudwatch.Dashboard(self, "Dashboard")
         board.add_widgets(
@@ -237,6 +279,19 @@ class RecordingAlarms(Construct):
                     ],
                     width=8,
                 ),
+            )
+        if transcription is not None:
+            machine = transcription.state_machine
+            board.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Transcriptions started, succeeded and failed",
+                    left=[
+                        machine.metric_started(period=_FIVE_MINUTES),
+                        machine.metric_succeeded(period=_FIVE_MINUTES),
+                        machine.metric_failed(period=_FIVE_MINUTES),
+                    ],
+                    width=24,
+                )
             )
         board.add_widgets(
             cloudwatch.AlarmStatusWidget(

@@ -41,6 +41,8 @@ from cdk_recording._telephony import (
     SipRuleTarget,
     SipRuleTriggerType,
 )
+from cdk_recording._transcription import RecordingTranscription
+from cdk_recording._transcription_options import TranscriptionOptions
 from cdk_recording._validation import Problems, check_e164, is_token
 
 __all__ = ["CallRecording"]
@@ -57,6 +59,10 @@ _CATALOG_RESOURCES = 26
 #: Resources the alarms and dashboard add: 4 alarms + dashboard, 5 more with the catalog.
 _ALARM_RESOURCES = 5
 _CATALOG_ALARM_RESOURCES = 5
+#: Resources transcription adds (measured with one number and the catalog: 79 with transcription,
+#: 59 without, alarms off) and its 2 alarms (91 with alarms, 69 without transcription).
+_TRANSCRIPTION_RESOURCES = 20
+_TRANSCRIPTION_ALARM_RESOURCES = 2
 #: Resources the access trail adds beside the storage's access log bucket: key, log bucket and
 #: its policy, trail.
 _ACCESS_TRAIL_RESOURCES = 4
@@ -133,6 +139,7 @@ class CallRecording(Construct):
         alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
         create_alarm_topic: bool = False,
+        transcription: TranscriptionOptions | None = None,
         access_trail: bool = False,
     ) -> None:
         """
@@ -182,6 +189,9 @@ class CallRecording(Construct):
         :param alarm_topic: an SNS topic the alarms notify. Default: none.
         :param create_alarm_topic: define a KMS-encrypted, TLS-only topic for the alarms (subscribe
             to ``alarms.topic``). Default: false.
+        :param transcription: transcribe every delivered recording with Amazon Transcribe
+            (:class:`RecordingTranscription`; Call Analytics with PII redaction by default). It is
+            billed per audio minute. Needs ``catalog=True``. Default: none (off).
         :param access_trail: a CloudTrail trail of every read of the recordings and transcripts
             (:class:`RecordingAccessTrail`: S3 data events, its own log bucket, log file
             validation). Off by default because CloudTrail bills data events per event. Default:
@@ -237,6 +247,8 @@ class CallRecording(Construct):
             + (_CATALOG_RESOURCES if catalog else 0)
             + (_ALARM_RESOURCES if alarms else 0)
             + (_CATALOG_ALARM_RESOURCES if alarms and catalog else 0)
+            + (_TRANSCRIPTION_RESOURCES if transcription is not None and catalog else 0)
+            + (_TRANSCRIPTION_ALARM_RESOURCES if transcription is not None and alarms else 0)
             + (_ACCESS_TRAIL_RESOURCES if access_trail else 0)
         )
         estimated = base + _RESOURCES_PER_NUMBER * len(phone_numbers)
@@ -267,6 +279,20 @@ class CallRecording(Construct):
                     "missing_after",
                     missing_after.to_human_string(),
                     "applies only with catalog=True",
+                )
+        if transcription is not None:
+            if not catalog:
+                problems.add(
+                    "transcription",
+                    type(transcription).__name__,
+                    "needs catalog=True (transcription starts from the catalog's Recording "
+                    "Available events and records its results in the catalog)",
+                )
+            if isinstance(transcription, TranscriptionOptions):
+                transcription.validate(problems, "transcription")
+            else:
+                problems.add(
+                    "transcription", transcription, "must be a TranscriptionOptions or None"
                 )
         if not alarms and (alarm_topic is not None or create_alarm_topic):
             problems.add(
@@ -348,6 +374,17 @@ class CallRecording(Construct):
                     "library's recording handler"
                 )
 
+        self.transcription: RecordingTranscription | None = None
+        """Post-call transcription, when ``transcription`` is given."""
+        if transcription is not None and self.catalog is not None:
+            self.transcription = RecordingTranscription(
+                self,
+                "Transcription",
+                storage=self.storage,
+                catalog=self.catalog,
+                options=transcription,
+            )
+
         self.alarms: RecordingAlarms | None = None
         """Alarms and the dashboard, unless ``alarms=False``."""
         if alarms:
@@ -362,6 +399,7 @@ class CallRecording(Construct):
                 ),
                 metrics_namespace=metrics_namespace,
                 catalog=self.catalog,
+                transcription=self.transcription,
                 topic=alarm_topic,
                 create_topic=create_alarm_topic,
             )

@@ -1,12 +1,19 @@
 """``cdk-recording recordings list|show|minutes``: find recordings in the catalog table.
 
+The other actions of ``recordings`` live in their own modules and register here: ``hold``,
+``release``, ``erase``, ``verify`` (:mod:`cdk_recording._records_cli`), ``get``
+(:mod:`cdk_recording._retrieval_cli`), ``transcript`` (:mod:`cdk_recording._transcript_cli`),
+``transcribe`` (:mod:`cdk_recording._backfill_cli`); ``show --html`` draws the call
+(:mod:`cdk_recording._playback_page`).
+
 The catalog (see ``docs/catalog.md``) is read with :mod:`recording_processor.catalog`, shipped in
 the wheel as a top-level package, with Queries only (never a Scan):
 
 * ``list --number`` reads the number index, then each call of the number;
 * ``list`` by day (``--day``, ``--since``/``--until``, default today, UTC) reads the day index one
   day at a time, so a range is capped at :data:`MAX_LIST_DAYS` days;
-* ``show`` reads one call's partition: the call, its numbers, recordings and facts;
+* ``show`` reads one call's partition: the call, its numbers, recordings and facts (``--html
+  FILE`` also writes the playback page, :mod:`cdk_recording._playback_page`);
 * ``minutes`` sums billed minutes of delivered recordings over the day index.
 
 The table comes from ``--table`` or from the ``CatalogTableName`` output of ``--stack``
@@ -23,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from cdk_recording import _playback_page
 from cdk_recording._backfill_cli import add_transcribe
 from cdk_recording._command import EXIT_OK, EXIT_USAGE, CommandError, non_empty
 from cdk_recording._recordings_aws import (
@@ -128,8 +136,7 @@ def _table_name(value: str) -> str:
 
 
 def add_recordings(subcommands: Subcommands) -> None:
-    """Register ``recordings list|show|minutes`` and the records actions (hold, release, erase,
-    verify)."""
+    """Register ``recordings list|show|minutes`` and the actions of the other modules."""
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_argument_group("catalog")
     source = where.add_mutually_exclusive_group(required=True)
@@ -155,9 +162,10 @@ def add_recordings(subcommands: Subcommands) -> None:
 
     parser = subcommands.add_parser(
         "recordings",
-        help="find recordings in the catalog: list, show a call, billed minutes",
+        help="the catalog and the records: find, show, hold, erase, verify, get, transcripts",
         description="Read the recording catalog (DynamoDB): recordings by day or phone number, a\n"
-        "call with its recordings and facts, billed minutes.",
+        "call with its recordings and facts, billed minutes; manage records (legal hold, erasure,\n"
+        "verification), retrieve recordings with an audit entry, read and backfill transcripts.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -212,6 +220,19 @@ def _add_show(actions: Subcommands, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "transaction_id", metavar="TRANSACTION_ID", type=non_empty, help="the call's transaction id"
+    )
+    page = parser.add_argument_group("playback page")
+    page.add_argument(
+        "--html",
+        metavar="FILE",
+        type=non_empty,
+        help="also write the call as a self-contained HTML page: timeline of legs, consent and "
+        "recording marks, and the waveform of each channel of each delivered recording",
+    )
+    page.add_argument(
+        "--no-audio",
+        action="store_true",
+        help="with --html: read no recording object (timeline only)",
     )
     parser.set_defaults(run=_run_show)
 
@@ -367,6 +388,7 @@ def _run_list(args: argparse.Namespace) -> int:
 def _run_show(args: argparse.Namespace) -> int:
     from recording_processor import catalog
 
+    _playback_page.check_options(args)
     where = Where()
     with aws_errors(where):
         catalog_table = open_table(args, where)
@@ -390,6 +412,9 @@ def _run_show(args: argparse.Namespace) -> int:
         sys.stdout.write(to_json(document))
     else:
         sys.stdout.write(_show_text(document))
+    if args.html:
+        with aws_errors(where):
+            _playback_page.write_page(args, document, call.recordings)
     return EXIT_OK
 
 

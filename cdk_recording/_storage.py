@@ -9,11 +9,10 @@ from enum import Enum
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from cdk_recording._compliance import acknowledge
 from cdk_recording._lifecycle import (
@@ -30,6 +29,12 @@ from cdk_recording._retention import (
     retention_statements,
     validate_retention_classes,
 )
+from cdk_recording._storage_policy import (
+    CHIME_SERVICE_PRINCIPAL,
+    WarnWithStatements,
+    chime_key_statement,
+    service_statements,
+)
 from cdk_recording._validation import Problems, is_token
 
 __all__ = [
@@ -38,9 +43,6 @@ __all__ = [
     "RecordingStorage",
     "RecordingTransition",
 ]
-
-#: The service principal that writes recordings, reads prompts and invokes the handler (DG, PSTN audio).
-CHIME_SERVICE_PRINCIPAL = "voiceconnector.chime.amazonaws.com"
 
 #: Object key prefixes we accept: segments of S3-safe characters separated by single slashes.
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
@@ -426,50 +428,6 @@ class RecordingStorage(Construct):
             "aws:SourceArn": arns[0] if len(arns) == 1 else arns,
         }
 
-    def _service_statements(self) -> list[iam.PolicyStatement]:
-        principal = iam.ServicePrincipal(CHIME_SERVICE_PRINCIPAL)
-        return [
-            iam.PolicyStatement(
-                sid="ChimeSmaWritesRecordings",
-                principals=[principal],
-                actions=["s3:PutObject", "s3:PutObjectAcl"],
-                resources=[self.recordings_arn()],
-            ),
-            iam.PolicyStatement(
-                sid="ChimeSmaReadsPrompts",
-                principals=[principal],
-                actions=["s3:GetObject"],
-                resources=[self.prompts_arn()],
-            ),
-        ]
-
-    def _key_statement(self) -> iam.PolicyStatement:
-        # A key policy is part of the key, so naming the SMA here would make the key depend on the
-        # SMA, which depends on the handler, whose configuration names the bucket, which depends on
-        # the key: a cycle CloudFormation rejects. So the key admits any SMA of this account and
-        # Region, and only through S3 in this Region; the bucket policy still names the SMA.
-        stack = cdk.Stack.of(self)
-        return iam.PolicyStatement(
-            sid="ChimeSmaEncryptsRecordings",
-            principals=[iam.ServicePrincipal(CHIME_SERVICE_PRINCIPAL)],
-            actions=["kms:GenerateDataKey", "kms:Decrypt"],
-            resources=["*"],
-            conditions={
-                "StringEquals": {
-                    "aws:SourceAccount": self._account,
-                    "kms:ViaService": f"s3.{stack.region}.amazonaws.com",
-                },
-                "ArnLike": {
-                    "aws:SourceArn": stack.format_arn(
-                        service="chime",
-                        resource="sma",
-                        resource_name="*",
-                        arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
-                    )
-                },
-            },
-        )
-
     def enable_event_bridge_notifications(self) -> None:
         """Send the bucket's S3 events to EventBridge (the catalog's arrival path).
 
@@ -506,7 +464,7 @@ class RecordingStorage(Construct):
         self._source_arns.append(sip_media_application_arn)
         first = not self._statements
         if first:
-            self._statements = self._service_statements()
+            self._statements = service_statements(self.recordings_arn(), self.prompts_arn())
         for statement in self._statements:
             statement.add_condition("StringEquals", self._conditions())
         if not first:
@@ -520,7 +478,7 @@ class RecordingStorage(Construct):
                 self._statements,
             )
         if self.encryption_key is not None:
-            key_statement = self._key_statement()
+            key_statement = chime_key_statement(self, self._account)
             result = self.encryption_key.add_to_resource_policy(key_statement, allow_no_op=True)
             if not result.statement_added:
                 self._warn(
@@ -532,7 +490,7 @@ class RecordingStorage(Construct):
 
     def _warn(self, warning_id: str, text: str, statements: list[iam.PolicyStatement]) -> None:
         # Rendered when the app synthesizes, so every SMA registered by then is in the statement.
-        cdk.Aspects.of(self).add(_WarnWithStatements(self, warning_id, text, statements))
+        cdk.Aspects.of(self).add(WarnWithStatements(self, warning_id, text, statements))
 
     # -- grants -------------------------------------------------------------------------------------
 
@@ -565,37 +523,6 @@ class RecordingStorage(Construct):
         if self.encryption_key is not None and self.bucket.encryption_key is None:
             self.encryption_key.grant_encrypt(grantee)
         return grant
-
-
-@jsii.implements(cdk.IAspect)
-class _WarnWithStatements:
-    def __init__(
-        self,
-        storage: RecordingStorage,
-        warning_id: str,
-        text: str,
-        statements: list[iam.PolicyStatement],
-    ) -> None:
-        self._storage = storage
-        self._id = warning_id
-        self._text = text
-        self._statements = statements
-        self._done = False
-
-    def visit(self, node: IConstruct) -> None:
-        if self._done or node is not self._storage:
-            return
-        self._done = True
-        stack = cdk.Stack.of(self._storage)
-        rendered = json.dumps(
-            stack.resolve({"Statement": [s.to_statement_json() for s in self._statements]}),
-            sort_keys=True,
-        )
-        cdk.Annotations.of(self._storage).add_warning_v2(
-            f"cdk-recording:storage:{self._id}",
-            f"{self._text} (values in {{...}} are CloudFormation expressions; the stack outputs "
-            f"show the SMA id): {rendered}",
-        )
 
 
 def _describe(value: object) -> object:

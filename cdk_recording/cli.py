@@ -4,8 +4,10 @@ Subcommands:
 
 * ``call start|pause|resume|stop``: on-demand control of a live call's recording
   (:class:`cdk_recording.control.RecordingControl`).
-* ``recordings list|show|minutes``: find recorded calls in the catalog table, a call's
-  recordings and facts, billed minutes (:mod:`cdk_recording._recordings_cli`).
+* ``recordings ...``: the catalog and the records (:mod:`cdk_recording._recordings_cli`): find
+  recorded calls (``list|show|minutes``, ``show --html`` draws a call), manage records
+  (``hold|release|erase|verify``), retrieve with an audit entry (``get``), read and backfill
+  transcripts (``transcript|transcribe``).
 * ``report``: a cdk-nag validation report as Markdown or HTML for a compliance reviewer.
 * ``simulate``: run a call through an emulated SIP media application, no AWS account needed
   (:mod:`cdk_recording.testing`).

@@ -15,6 +15,7 @@ from cdk_recording import (
     CallRecording,
     RecordingEncryption,
     RecordingStorage,
+    TranscriptionOptions,
     apply_compliance,
 )
 
@@ -47,8 +48,9 @@ def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
 
 @pytest.fixture(scope="session")
 def sma_region_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One stack per SMA Region (no phone numbers: those exist only in the PSTN Regions), plus a
-    stack with SSE-KMS storage and the access trail."""
+    """One stack per SMA Region (no phone numbers: those exist only in the PSTN Regions), a stack
+    with SSE-KMS storage and the access trail, and two with post-call transcription (SSE-S3 and
+    SSE-KMS storage)."""
 
     def build(app: cdk.App) -> None:
         for region in SMA_REGIONS:
@@ -69,6 +71,19 @@ def sma_region_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
             phone_numbers=["+12065550100"],
             access_trail=True,
         )
+        for name, encryption in (
+            ("Recording-transcription", None),
+            ("Recording-transcription-kms", RecordingEncryption.KMS),
+        ):
+            transcribed = cdk.Stack(
+                app, name, env=cdk.Environment(account="123456789012", region="us-east-1")
+            )
+            CallRecording(
+                transcribed,
+                "CallRecording",
+                storage=RecordingStorage(transcribed, "Storage", encryption=encryption),
+                transcription=TranscriptionOptions(keep_unredacted=True, summarization=True),
+            )
 
     return _synth(tmp_path_factory.mktemp("sma-regions"), build)
 

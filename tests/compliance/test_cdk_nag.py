@@ -67,3 +67,27 @@ def test_acknowledgements_stay_on_library_constructs(
                         "CallRecordingExample/CdkRecordingChimeVoiceProvider/",
                     )
                 ), path
+
+
+@pytest.mark.parametrize("stack", ["Recording-transcription", "Recording-transcription-kms"])
+def test_transcription_acknowledgements_stay_on_library_constructs_with_reasons(
+    stack: str, sma_region_synth: dict[str, Any]
+) -> None:
+    suppressed = [
+        (finding, construct["constructPath"])
+        for plugin in sma_region_synth["report"]["pluginReports"]
+        for finding in plugin.get("suppressedViolations", [])
+        for construct in finding["violatingConstructs"]
+        if construct["constructPath"].startswith(f"{stack}/")
+    ]
+    transcription = [p for _, p in suppressed if "/CallRecording/Transcription/" in p]
+    assert transcription, "the transcription construct acknowledges the findings it causes"
+    for finding, path in suppressed:
+        assert path.startswith(
+            (
+                f"{stack}/CallRecording/",
+                f"{stack}/Storage/",
+                f"{stack}/CdkRecordingChimeVoiceProvider/",
+            )
+        ), path
+        assert len(finding["reason"].strip()) >= 40, finding["acknowledgedId"]

@@ -76,3 +76,10 @@ def test_native_sma_type_in_us_west_2_is_what_cfn_lint_rejects(
     moved.write_text(east.read_text())
     rules = {f["Rule"]["Id"] for f in _lint(moved, "us-west-2")}
     assert "E3006" in rules
+
+
+@pytest.mark.parametrize("stack", ["Recording-transcription", "Recording-transcription-kms"])
+def test_transcription_templates_lint_clean(stack: str, sma_region_synth: dict[str, Any]) -> None:
+    """The state machines, roles and rule of post-call transcription, with both encryptions."""
+    path = template_path(sma_region_synth["outdir"], stack)
+    assert [f for f in _lint(path, "us-east-1") if f["Level"] == "Error"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 
-from cdk_recording import CallRecording, RecordingConfigurationError
+from cdk_recording import CallRecording, RecordingConfigurationError, TranscriptionOptions
 from cdk_recording._alarms import ALARMS
 from tests.constructs.conftest import make_stack
 
@@ -34,11 +35,17 @@ def _alarms(template: Template) -> dict[str, dict[str, Any]]:
     }
 
 
+_TRANSCRIPTION_ALARMS = ("TranscriptionFailed", "TranscriptionDeadLetters")
+
+
 def test_every_alarm_is_defined_with_its_meaning_and_first_action(default: Template) -> None:
     alarms = _alarms(default)
-    assert len(alarms) == len(ALARMS) == 9
+    assert len(ALARMS) == 11
+    assert len(alarms) == 9
     descriptions = sorted(a["AlarmDescription"] for a in alarms.values())
-    assert descriptions == sorted(spec.description for spec in ALARMS.values())
+    assert descriptions == sorted(
+        spec.description for spec in ALARMS.values() if spec.id not in _TRANSCRIPTION_ALARMS
+    )
     for alarm in alarms.values():
         assert "First action:" in alarm["AlarmDescription"]
         assert alarm["Threshold"] == 1
@@ -132,3 +139,30 @@ def test_readme_documents_every_alarm() -> None:
     for spec in ALARMS.values():
         assert f"`{spec.id}`" in text, spec.id
         assert spec.first_action in text, spec.id
+
+
+def test_transcription_adds_its_two_alarms_and_a_dashboard_row() -> None:
+    template = _template(transcription=TranscriptionOptions())
+    alarms = _alarms(template)
+    assert len(alarms) == len(ALARMS)
+    failed = next(
+        a
+        for a in alarms.values()
+        if a["AlarmDescription"] == ALARMS["TranscriptionFailed"].description
+    )
+    expressions = {m["Id"]: m for m in failed["Metrics"]}
+    assert expressions["expr_1"]["Expression"] == "failed + timedOut"
+    assert {
+        expressions[k]["MetricStat"]["Metric"]["MetricName"] for k in ("failed", "timedOut")
+    } == {
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+    }
+    dead = next(
+        a
+        for a in alarms.values()
+        if a["AlarmDescription"] == ALARMS["TranscriptionDeadLetters"].description
+    )
+    assert dead["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    body = json.dumps(template.find_resources("AWS::CloudWatch::Dashboard"))
+    assert "Transcriptions started, succeeded and failed" in body

@@ -31,6 +31,8 @@ def test_composed_construct_and_parts_are_exported() -> None:
         "PhoneNumber",
         "SipRule",
         "RecordingControl",
+        "RecordingTranscription",
+        "TranscriptionOptions",
         "RetentionClass",
         "RecordingAccessTrail",
         "apply_compliance",

@@ -1,0 +1,375 @@
+"""The transcription state machines: every state, retry, catch, bound and setting, from the template."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from cdk_recording import CallRecording, TranscriptionOptions
+from tests.constructs.conftest import template_of
+
+
+def _name(expression: dict[str, Any]) -> str:
+    if "Ref" in expression:
+        return str(expression["Ref"])
+    if "Fn::GetAtt" in expression:
+        return ".".join(expression["Fn::GetAtt"])
+    return "<expression>"
+
+
+def _definition(resource: dict[str, Any]) -> dict[str, Any]:
+    """The ASL of a state machine; each CloudFormation expression becomes the name it refers to."""
+    body = resource["Properties"]["DefinitionString"]
+    if isinstance(body, str):
+        return dict(json.loads(body))
+    parts = body["Fn::Join"][1]
+    return dict(json.loads("".join(p if isinstance(p, str) else _name(p) for p in parts)))
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return template_of(
+        lambda stack: CallRecording(
+            stack, "CallRecording", transcription=TranscriptionOptions(backfill_concurrency=40)
+        )
+    )
+
+
+def _machine(template: Template, comment_start: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    for resource in template.find_resources("AWS::StepFunctions::StateMachine").values():
+        asl = _definition(resource)
+        if str(asl.get("Comment", "")).startswith(comment_start):
+            return resource, asl
+    raise AssertionError(f"no state machine whose comment starts with {comment_start!r}")
+
+
+@pytest.fixture(scope="module")
+def recording(template: Template) -> tuple[dict[str, Any], dict[str, Any]]:
+    return _machine(template, "cdk-recording: transcribe one recording")
+
+
+@pytest.fixture(scope="module")
+def backfill(template: Template) -> tuple[dict[str, Any], dict[str, Any]]:
+    return _machine(template, "cdk-recording: transcribe every recording")
+
+
+def _payload(state: dict[str, Any]) -> dict[str, Any]:
+    return dict(state["Parameters"])
+
+
+# -- per recording ----------------------------------------------------------------------------------
+
+
+def test_recording_machine_has_exactly_the_documented_states(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    _, asl = recording
+    assert asl["StartAt"] == "Init"
+    assert set(asl["States"]) == {
+        "Init",
+        "Plan",
+        "Skip?",
+        "Skipped",
+        "StartJob",
+        "WaitForJob",
+        "GetJobStatus",
+        "CountPoll",
+        "JobDone?",
+        "RecordTranscript",
+        "Transcribed",
+        "JobFailed",
+        "PollsExhausted",
+        "RecordFailure",
+        "TranscriptionFailed",
+    }
+
+
+def test_init_keeps_the_input_and_starts_with_a_null_plan_and_zero_polls(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    init = recording[1]["States"]["Init"]
+    assert init["Parameters"] == {
+        "recording.$": "$",
+        "plan.$": "States.StringToJson('null')",
+        "poll": {"count": 0},
+    }
+    assert init["Next"] == "Plan"
+
+
+@pytest.mark.parametrize(
+    ("state", "payload", "result_path"),
+    [
+        ("Plan", {"action": "plan", "recording.$": "$.recording"}, "$.plan"),
+        ("StartJob", {"action": "start", "plan.$": "$.plan"}, "$.job"),
+        (
+            "GetJobStatus",
+            {"action": "status", "jobName.$": "$.job.jobName", "jobType.$": "$.job.jobType"},
+            "$.status",
+        ),
+        (
+            "RecordTranscript",
+            {"action": "record", "plan.$": "$.plan", "status.$": "$.status"},
+            "$.transcript",
+        ),
+        (
+            "RecordFailure",
+            {
+                "action": "fail",
+                "plan.$": "$.plan",
+                "error.$": "$.error",
+                "recording.$": "$.recording",
+            },
+            "$.failure",
+        ),
+    ],
+)
+def test_each_task_sends_the_contract_action(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+    state: str,
+    payload: dict[str, Any],
+    result_path: str,
+) -> None:
+    task = recording[1]["States"][state]
+    assert task["Type"] == "Task"
+    assert _payload(task) == payload
+    assert task["ResultPath"] == result_path
+    assert "TranscriptionFunction" in task["Resource"]
+
+
+def test_plan_skip_ends_the_execution_successfully(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    states = recording[1]["States"]
+    assert states["Plan"]["Next"] == "Skip?"
+    assert states["Skip?"]["Choices"] == [
+        {
+            "And": [
+                {"Variable": "$.plan.skip", "IsPresent": True},
+                {"Variable": "$.plan.skip", "BooleanEquals": True},
+            ],
+            "Next": "Skipped",
+        }
+    ]
+    assert states["Skip?"]["Default"] == "StartJob"
+    assert states["Skipped"]["Type"] == "Succeed"
+
+
+def test_start_retries_throttling_with_jittered_exponential_backoff(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    retries = recording[1]["States"]["StartJob"]["Retry"]
+    throttled = [r for r in retries if r["ErrorEquals"] == ["TranscribeThrottled"]]
+    assert throttled == [
+        {
+            "ErrorEquals": ["TranscribeThrottled"],
+            "IntervalSeconds": 2,
+            "BackoffRate": 2,
+            "MaxAttempts": 8,
+            "JitterStrategy": "FULL",
+        }
+    ]
+
+
+_THROTTLED_RETRY = {
+    "ErrorEquals": ["TranscribeThrottled"],
+    "IntervalSeconds": 2,
+    "BackoffRate": 2,
+    "MaxAttempts": 8,
+    "JitterStrategy": "FULL",
+}
+
+
+def test_status_reads_retry_throttling_too(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    assert _THROTTLED_RETRY in recording[1]["States"]["GetJobStatus"]["Retry"]
+
+
+@pytest.mark.parametrize(
+    "state", ["Plan", "StartJob", "GetJobStatus", "RecordTranscript", "RecordFailure"]
+)
+def test_every_task_retries_transient_catalog_errors(
+    recording: tuple[dict[str, Any], dict[str, Any]], state: str
+) -> None:
+    assert {
+        "ErrorEquals": ["Transient"],
+        "IntervalSeconds": 2,
+        "BackoffRate": 2,
+        "MaxAttempts": 5,
+        "JitterStrategy": "FULL",
+    } in recording[1]["States"][state]["Retry"]
+
+
+def test_rejected_jobs_are_not_retried(recording: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    for retry in recording[1]["States"]["StartJob"]["Retry"]:
+        assert "TranscribeRejected" not in retry["ErrorEquals"]
+        assert "States.ALL" not in retry["ErrorEquals"]
+
+
+@pytest.mark.parametrize("state", ["Plan", "StartJob", "GetJobStatus", "RecordTranscript"])
+def test_every_error_of_a_step_goes_to_the_fail_step(
+    recording: tuple[dict[str, Any], dict[str, Any]], state: str
+) -> None:
+    assert recording[1]["States"][state]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
+    ]
+
+
+def test_the_fail_step_ends_the_execution_failed(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    states = recording[1]["States"]
+    assert "Catch" not in states["RecordFailure"]
+    assert states["RecordFailure"]["Next"] == "TranscriptionFailed"
+    assert states["TranscriptionFailed"]["Type"] == "Fail"
+    assert states["TranscriptionFailed"]["Error"] == "TranscriptionFailed"
+
+
+def test_poll_loop_waits_60_seconds_then_reads_and_counts(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    states = recording[1]["States"]
+    assert states["StartJob"]["Next"] == "WaitForJob"
+    assert states["WaitForJob"] == {"Type": "Wait", "Seconds": 60, "Next": "GetJobStatus"}
+    assert states["GetJobStatus"]["Next"] == "CountPoll"
+    assert states["CountPoll"]["Parameters"] == {"count.$": "States.MathAdd($.poll.count, 1)"}
+    assert states["CountPoll"]["ResultPath"] == "$.poll"
+    assert states["CountPoll"]["Next"] == "JobDone?"
+
+
+def test_job_done_choice_routes_completed_failed_and_bounds_the_polls(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    choice = recording[1]["States"]["JobDone?"]
+    present = {"Variable": "$.status.status", "IsPresent": True}
+    assert choice["Choices"] == [
+        {
+            "And": [present, {"Variable": "$.status.status", "StringEquals": "COMPLETED"}],
+            "Next": "RecordTranscript",
+        },
+        {
+            "And": [present, {"Variable": "$.status.status", "StringEquals": "FAILED"}],
+            "Next": "JobFailed",
+        },
+        {"Variable": "$.poll.count", "NumericGreaterThanEquals": 240, "Next": "PollsExhausted"},
+    ]
+    assert choice["Default"] == "WaitForJob"
+
+
+def test_failed_and_exhausted_jobs_are_recorded_with_an_error(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    states = recording[1]["States"]
+    assert states["JobFailed"]["Parameters"] == {
+        "Error": "TranscriptionJobFailed",
+        "Cause.$": "$.status.failureReason",
+    }
+    assert states["PollsExhausted"]["Parameters"]["Error"] == "TranscriptionTimedOut"
+    for name in ("JobFailed", "PollsExhausted"):
+        assert states[name]["ResultPath"] == "$.error"
+        assert states[name]["Next"] == "RecordFailure"
+    assert states["RecordTranscript"]["Next"] == "Transcribed"
+    assert states["Transcribed"]["Type"] == "Succeed"
+
+
+def test_recording_machine_times_out_after_the_poll_bound(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    timeout = recording[1]["TimeoutSeconds"]
+    assert timeout == 5 * 3600
+    assert timeout > 240 * 60
+
+
+@pytest.mark.parametrize("which", ["recording", "backfill"])
+def test_machines_log_everything_to_an_encrypted_group_and_trace(
+    request: pytest.FixtureRequest, template: Template, which: str
+) -> None:
+    resource, _ = request.getfixturevalue(which)
+    properties = resource["Properties"]
+    assert properties["TracingConfiguration"] == {"Enabled": True}
+    logging = properties["LoggingConfiguration"]
+    assert logging["Level"] == "ALL"
+    assert logging["IncludeExecutionData"] is True
+    group_id = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    group = template.find_resources("AWS::Logs::LogGroup")[group_id]
+    assert "KmsKeyId" in group["Properties"]
+    assert group["DeletionPolicy"] == "Retain"
+
+
+# -- backfill -----------------------------------------------------------------------------------------
+
+
+def test_backfill_checks_the_number_of_prefixes(
+    backfill: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    states = backfill[1]["States"]
+    assert backfill[1]["StartAt"] == "CheckInput"
+    assert states["CheckInput"]["Parameters"]["count.$"] == "States.ArrayLength($.prefixes)"
+    choice = states["PrefixCount?"]
+    assert choice["Choices"][0]["And"] == [
+        {"Variable": "$.count", "NumericGreaterThanEquals": 1},
+        {"Variable": "$.count", "NumericLessThanEquals": 366},
+    ]
+    assert choice["Choices"][0]["Next"] == "EachPrefix"
+    assert choice["Default"] == "InvalidInput"
+    assert states["InvalidInput"]["Type"] == "Fail"
+
+
+def test_backfill_takes_one_prefix_at_a_time(
+    backfill: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    each_prefix = backfill[1]["States"]["EachPrefix"]
+    assert each_prefix["Type"] == "Map"
+    assert each_prefix["ItemsPath"] == "$.prefixes"
+    assert each_prefix["MaxConcurrency"] == 1
+    assert each_prefix["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
+    assert each_prefix["ResultPath"] is None
+
+
+def test_distributed_map_lists_the_prefix_in_the_recording_bucket(
+    backfill: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    each_prefix = backfill[1]["States"]["EachPrefix"]
+    inner = each_prefix["ItemProcessor"]["States"]["EachRecording"]
+    assert inner["ItemProcessor"]["ProcessorConfig"] == {
+        "Mode": "DISTRIBUTED",
+        "ExecutionType": "STANDARD",
+    }
+    reader = inner["ItemReader"]
+    assert reader["Resource"].endswith(":states:::s3:listObjectsV2")
+    assert reader["Parameters"]["Prefix.$"] == "$.prefix"
+    assert "StorageBucket" in reader["Parameters"]["Bucket"]
+    assert inner["MaxConcurrency"] == 40
+    assert inner["ToleratedFailurePercentage"] == 10
+    assert inner["ResultPath"] is None
+    assert inner["ItemSelector"]["key.$"] == "$$.Map.Item.Value.Key"
+
+
+def test_each_recording_runs_the_per_recording_machine_synchronously(
+    backfill: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    inner = backfill[1]["States"]["EachPrefix"]["ItemProcessor"]["States"]["EachRecording"]
+    states = inner["ItemProcessor"]["States"]
+    task = states["TranscribeRecording"]
+    assert task["Resource"].endswith(":states:::states:startExecution.sync:2")
+    assert task["Parameters"]["Input"]["bucket.$"] == "$.bucket"
+    assert task["Parameters"]["Input"]["key.$"] == "$.key"
+    assert "TranscriptionStateMachine" in task["Parameters"]["StateMachineArn"]
+    # Each child reports a single number, so a prefix's results stay far below 256 KiB.
+    assert states["Done"] == {"Type": "Pass", "Result": 1, "End": True}
+
+
+def test_default_backfill_concurrency_is_50() -> None:
+    template = template_of(
+        lambda stack: CallRecording(stack, "CallRecording", transcription=TranscriptionOptions())
+    )
+    _, asl = _machine(template, "cdk-recording: transcribe every recording")
+    inner = asl["States"]["EachPrefix"]["ItemProcessor"]["States"]["EachRecording"]
+    assert inner["MaxConcurrency"] == 50
+
+
+def test_backfill_machine_has_a_timeout(backfill: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    assert backfill[1]["TimeoutSeconds"] == 30 * 24 * 3600
