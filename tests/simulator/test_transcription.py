@@ -283,7 +283,9 @@ def test_the_command_prints_the_transcript_record(capsys: pytest.CaptureFixture[
     assert "TRANSCRIPT#" in section
     assert "status completed" in section
     assert "channelRoles 0 CUSTOMER 1 AGENT" in section
-    assert "[00:00:08.180] CUSTOMER: Sure, it is 4111 1111 1111 1111." in section
+    # The construct's defaults redact the card number; the served transcript is the redacted one.
+    assert "[00:00:08.180] CUSTOMER: Sure, it is [PII]." in section
+    assert "4111" not in section
     assert f"{AVAILABLE} " in section
     assert "transcription problems: none" in section
 
