@@ -271,13 +271,13 @@ class RetentionApplier:
             mode, until = self._existing(address)
             if wanted > now and (until is None or until < wanted):
                 # A COMPLIANCE retention can be extended but never weakened to GOVERNANCE.
-                mode = "COMPLIANCE" if mode == "COMPLIANCE" else self._mode
-                lock = {"Mode": mode, "RetainUntilDate": wanted}
+                new_mode = "COMPLIANCE" if mode == "COMPLIANCE" else self._mode
+                lock = {"Mode": new_mode, "RetainUntilDate": wanted}
                 self._call(
                     "PutObjectRetention",
                     lambda: self._client.put_object_retention(**address, Retention=lock),  # type: ignore[arg-type]
                 )
-                until, changed = wanted, True
+                mode, until, changed = new_mode, wanted, True
             changed = self._tag(address, choice.deletion) or changed
         except _Refused as refused:
             return AppliedRetention(choice.name, mode, until, changed, str(refused))
