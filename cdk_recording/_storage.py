@@ -28,6 +28,7 @@ from cdk_recording._retention import (
     retention_policy,
     retention_statements,
     validate_retention_classes,
+    warn_ineffective_delete_after,
 )
 from cdk_recording._storage_policy import (
     CHIME_SERVICE_PRINCIPAL,
@@ -240,6 +241,8 @@ class RecordingStorage(Construct):
                 problems, tuple(retention_classes), object_lock_mode, recording_retention
             )
         problems.raise_if_any(self.node.path)
+        if bucket is None:
+            warn_ineffective_delete_after(self, tuple(retention_classes), recording_retention)
 
         stack = cdk.Stack.of(self)
         self.recording_prefix: str = recording_prefix
