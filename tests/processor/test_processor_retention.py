@@ -805,3 +805,17 @@ class _Patched:
 
     def __getattr__(self, name: str) -> Any:
         return self._operations.get(name) or getattr(self._client, name)
+
+
+def test_after_an_erasure_without_object_lock_the_recording_is_still_not_announced(
+    aws: Aws, output: Output
+) -> None:
+    _call(aws, erasedAt="2026-11-24T12:03:00.000Z")
+    _, _, event = _deliver(aws)
+    assert run(sqs_batch(event), make_runtime(aws, output)) == []
+    item = aws.recording_item()
+    assert item is not None
+    assert item["afterErasure"] is True
+    assert "retentionClass" not in item
+    assert aws.emitted() == []
+    assert output.metric_values("RecordingAfterErasure") == [1]

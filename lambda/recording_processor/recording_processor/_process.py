@@ -301,7 +301,8 @@ def _retain(
         services.metrics.emit({"RecordingAfterErasure": (1, "Count")}, **_ids(log))
     policy, applier = services.config.retention, services.retention
     if policy is None or applier is None:
-        return attributes
+        # Nothing is locked: no retention attribute to write or remove.
+        return {"afterErasure": True} if erased else {}
     version = None if delivery.version_id == NULL_VERSION else delivery.version_id
     if facts.get("legalHold") is True:
         failure = applier.hold(delivery.bucket, delivery.key.key, version)
