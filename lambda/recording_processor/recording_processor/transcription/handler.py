@@ -3,7 +3,8 @@
 ``handler(event, context)`` dispatches on ``event["action"]`` (the transcription contract):
 
 * ``{"action": "plan", "recording": <Recording Available detail> | {"bucket", "key"}}`` -> the plan
-  (``{"skip": false, ..., "request": {...}}``) or ``{"skip": true, "reason": ...}``;
+  (``{"skip": false, ..., "request": {...}}``) or ``{"skip": true, "reason": ...}``; a skip with
+  ``"failure": true`` (too long for Transcribe) is first cataloged and announced as failed;
 * ``{"action": "start", "plan": {...}}`` -> ``{"jobName", "jobType", "status", "alreadyStarted"}``,
   and the catalog item marked ``started``;
 * ``{"action": "status", "jobName", "jobType"}`` -> ``{"status", "failureReason", "languageCode",
@@ -163,7 +164,17 @@ def handler(
 def _plan(event: Mapping[str, Any], runtime: TranscriptionRuntime, log: Logger) -> Any:
     store = CatalogStore(runtime.dynamodb, runtime.config.catalog_table)
     plan = read_plan(event.get("recording"), runtime.config, store)
-    if plan["skip"]:
+    if plan["skip"] and plan.get("failure"):
+        # A recording Transcribe cannot take (too long): cataloged and announced as failed.
+        runtime.catalog().fail(
+            None,
+            (plan["transactionId"], plan["callId"], plan["key"]),
+            plan["reason"],
+            runtime.clock(),
+        )
+        runtime.metrics().emit({"TranscriptionFailed": (1, "Count")}, reason=plan["reason"][:200])
+        log.warning("recording cannot be transcribed", reason=plan["reason"])
+    elif plan["skip"]:
         log.info("recording skipped", reason=plan["reason"])
     else:
         log.bind(transactionId=plan["transactionId"], callId=plan["callId"]).info(
