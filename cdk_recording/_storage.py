@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_recording._compliance import acknowledge
+from cdk_recording._defaults import TRANSCRIPTS_PREFIX
 from cdk_recording._lifecycle import (
     DEFAULT_TRANSITIONS,
     RecordingTransition,
@@ -178,10 +179,7 @@ class RecordingStorage(Construct):
             and not is_token(prompts_prefix)
             and recording_prefix
             and prompts_prefix
-            and (
-                (recording_prefix + "/").startswith(prompts_prefix + "/")
-                or (prompts_prefix + "/").startswith(recording_prefix + "/")
-            )
+            and _overlaps(recording_prefix, prompts_prefix)
         ):
             problems.add(
                 "prompts_prefix",
@@ -189,6 +187,18 @@ class RecordingStorage(Construct):
                 f"must not overlap recording_prefix={recording_prefix!r}: the service may write "
                 "recordings but only read prompts",
             )
+        for prefix_option, prefix in (
+            ("recording_prefix", recording_prefix),
+            ("prompts_prefix", prompts_prefix),
+        ):
+            if not is_token(prefix) and prefix and _overlaps(prefix, TRANSCRIPTS_PREFIX):
+                problems.add(
+                    prefix_option,
+                    prefix,
+                    f"must not overlap {TRANSCRIPTS_PREFIX!r}, where transcripts and redacted copies "
+                    "of every call live (the service must not write or read them, and legal hold "
+                    "and erasure treat them apart)",
+                )
         if bucket is not None:
             own_only = {
                 "encryption": encryption,
@@ -523,6 +533,11 @@ class RecordingStorage(Construct):
         if self.encryption_key is not None and self.bucket.encryption_key is None:
             self.encryption_key.grant_encrypt(grantee)
         return grant
+
+
+def _overlaps(first: str, second: str) -> bool:
+    """Whether one key prefix contains the other (as whole path segments)."""
+    return (first + "/").startswith(second + "/") or (second + "/").startswith(first + "/")
 
 
 def _describe(value: object) -> object:

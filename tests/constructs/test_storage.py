@@ -285,6 +285,24 @@ def test_fails_when_prompts_overlap_recordings() -> None:
     assert "prompts_prefix='media/prompts'" in message
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"recording_prefix": "transcripts"}, "recording_prefix='transcripts'"),
+        ({"recording_prefix": "transcripts/calls"}, "recording_prefix='transcripts/calls'"),
+        ({"prompts_prefix": "transcripts"}, "prompts_prefix='transcripts'"),
+    ],
+)
+def test_fails_when_a_prefix_overlaps_the_transcripts(options: dict[str, str], named: str) -> None:
+    message = _error(**options)
+    assert named in message
+    assert "must not overlap 'transcripts'" in message
+
+
+def test_a_prefix_that_only_starts_with_the_same_letters_is_not_an_overlap() -> None:
+    _storage_template(recording_prefix="transcripts-archive")
+
+
 def test_fails_when_transitions_out_of_order() -> None:
     message = _error(
         transitions=[
