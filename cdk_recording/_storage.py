@@ -15,13 +15,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_recording._compliance import acknowledge
+from cdk_recording._defaults import TRANSCRIPTS_PREFIX
 from cdk_recording._lifecycle import (
     DEFAULT_TRANSITIONS,
     RecordingTransition,
     lifecycle_rule,
     validate_lifecycle,
 )
-from cdk_recording._records_grants import DERIVED_PREFIX
 from cdk_recording._retention import (
     RetentionAtArrivalCheck,
     RetentionClass,
@@ -182,10 +182,7 @@ class RecordingStorage(Construct):
             and not is_token(prompts_prefix)
             and recording_prefix
             and prompts_prefix
-            and (
-                (recording_prefix + "/").startswith(prompts_prefix + "/")
-                or (prompts_prefix + "/").startswith(recording_prefix + "/")
-            )
+            and _overlaps(recording_prefix, prompts_prefix)
         ):
             problems.add(
                 "prompts_prefix",
@@ -193,16 +190,17 @@ class RecordingStorage(Construct):
                 f"must not overlap recording_prefix={recording_prefix!r}: the service may write "
                 "recordings but only read prompts",
             )
-        for option, prefix in (
+        for prefix_option, prefix in (
             ("recording_prefix", recording_prefix),
             ("prompts_prefix", prompts_prefix),
         ):
-            if not is_token(prefix) and (prefix + "/").startswith(DERIVED_PREFIX + "/"):
+            if not is_token(prefix) and prefix and _overlaps(prefix, TRANSCRIPTS_PREFIX):
                 problems.add(
-                    option,
+                    prefix_option,
                     prefix,
-                    f"must not be {DERIVED_PREFIX!r} or under it: that prefix holds what is "
-                    "derived from calls (transcripts), with its own lifecycle rules",
+                    f"must not overlap {TRANSCRIPTS_PREFIX!r}, where transcripts and redacted copies "
+                    "of every call live (the service must not write or read them, and legal hold "
+                    "and erasure treat them apart)",
                 )
         expiring = [c for c in retention_classes if getattr(c, "delete_after", None) is not None]
         if 2 * (1 + len(expiring)) > _MAX_LIFECYCLE_RULES:
@@ -210,7 +208,7 @@ class RecordingStorage(Construct):
                 "retention_classes",
                 f"<{len(expiring)} class(es) with delete_after>",
                 f"at most {_MAX_LIFECYCLE_RULES // 2 - 1}: each takes two lifecycle rules (the "
-                f"recording prefix and {DERIVED_PREFIX}/), with the two prefix-wide ones, and S3 "
+                f"recording prefix and {TRANSCRIPTS_PREFIX}/), with the two prefix-wide ones, and S3 "
                 f"allows {_MAX_LIFECYCLE_RULES} per bucket",
             )
         if bucket is not None:
@@ -346,7 +344,7 @@ class RecordingStorage(Construct):
             # Transcripts are records too: what is derived from a call ages, expires and (by its
             # retention-class tag) is deleted with the recordings; harmless without transcription.
             derived = lifecycle_rule(
-                DERIVED_PREFIX,
+                TRANSCRIPTS_PREFIX,
                 resolved_transitions,
                 recording_retention,
                 noncurrent,
@@ -381,7 +379,7 @@ class RecordingStorage(Construct):
                     *class_lifecycle_rules(recording_prefix, self.retention_classes, noncurrent),
                     derived,
                     *class_lifecycle_rules(
-                        DERIVED_PREFIX,
+                        TRANSCRIPTS_PREFIX,
                         self.retention_classes,
                         noncurrent,
                         id_prefix="Transcripts",
@@ -569,6 +567,11 @@ class RecordingStorage(Construct):
         if self.encryption_key is not None and self.bucket.encryption_key is None:
             self.encryption_key.grant_encrypt(grantee)
         return grant
+
+
+def _overlaps(first: str, second: str) -> bool:
+    """Whether one key prefix contains the other (as whole path segments)."""
+    return (first + "/").startswith(second + "/") or (second + "/").startswith(first + "/")
 
 
 def _describe(value: object) -> object:

@@ -227,10 +227,14 @@ SMA_RECORDING_CONFIG environment variable for the run, and the current directory
 
 Nothing reaches AWS: the SIP media application is emulated in-process on a simulated clock.
 With --arrival, the recordings and the recording handler's call facts then go through the real
-arrival processor, facts consumer and missing sweep over moto (a dev dependency).
+arrival processor, facts consumer and missing sweep over moto (a dev dependency). With
+--transcribe (which implies --arrival), each announced recording then goes through the real
+transcription function's tasks with a stubbed Amazon Transcribe, and the transcript record it
+wrote is printed (the transcript itself is a stand-in, not a transcription of the audio).
 
 exit status: 0 the call ran without problems, 1 the handler caused problems (they are listed)
-or, with --arrival, the catalog disagrees with the call,
+or, with --arrival, the catalog disagrees with the call (with --transcribe, or the transcript
+record disagrees with the stubbed job),
 2 invalid scenario, configuration, handler or arguments, or an output folder that cannot be written."""
 
 
@@ -289,26 +293,76 @@ def _add_simulate(subcommands: Subcommands) -> None:
         help="with --arrival: lose every recording on the way (never delivered); the missing "
         "sweep then runs past the deadline and reports it",
     )
+    parser.add_argument(
+        "--transcribe",
+        action="store_true",
+        help="then transcribe each recording the arrival announced (implies --arrival): the "
+        "transcription function's tasks over moto with a stubbed Transcribe; prints the "
+        "TRANSCRIPT# record and the Transcript Available event",
+    )
+    parser.add_argument(
+        "--transcription-options",
+        metavar="JSON|@FILE",
+        help="with --transcribe: the TRANSCRIPTION options of the transcription function, as "
+        "JSON or @file (default: the construct's defaults, PCI redaction on)",
+    )
+    parser.add_argument(
+        "--transcription-fails",
+        action="store_true",
+        help="with --transcribe: the stubbed job ends FAILED (Transcription Failed is sent)",
+    )
     parser.set_defaults(run=_run_simulate)
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
     # Imported here: the other subcommands never load the simulator.
-    from cdk_recording.testing import ArrivalPlan, HandlerError, ScenarioError, simulate
+    from cdk_recording.testing import (
+        ArrivalPlan,
+        HandlerError,
+        ScenarioError,
+        TranscriptionPlan,
+        read_config,
+        simulate,
+    )
+    from cdk_recording.testing._transcription_report import (
+        DEFAULT_OPTIONS as DEFAULT_TRANSCRIPTION_OPTIONS,
+    )
 
     for flag, given in (
         ("--facts-after-delivery", args.facts_after_delivery),
         ("--drop-recording", args.drop_recording),
     ):
-        if given and not args.arrival:
+        if given and not (args.arrival or args.transcribe):
             raise CommandError(
                 f"{flag} needs --arrival (it says how the arrival is played)", EXIT_USAGE
+            )
+    for flag, given in (
+        ("--transcription-options", args.transcription_options is not None),
+        ("--transcription-fails", args.transcription_fails),
+    ):
+        if given and not args.transcribe:
+            raise CommandError(
+                f"{flag} needs --transcribe (it says how the transcription is played)", EXIT_USAGE
             )
     plan = ArrivalPlan(
         facts="after" if args.facts_after_delivery else "before",
         drop=("LEG-A", "LEG-B") if args.drop_recording else (),
     )
     try:
+        transcription = None
+        if args.transcribe:
+            options = (
+                dict(DEFAULT_TRANSCRIPTION_OPTIONS)
+                if args.transcription_options is None
+                else read_config(args.transcription_options, option="--transcription-options")
+            )
+            if not isinstance(options, dict):
+                raise HandlerError(
+                    f"--transcription-options is {options!r}; allowed: a JSON object"
+                )
+            transcription = TranscriptionPlan(
+                options=options, job="failed" if args.transcription_fails else "completed"
+            )
         report = simulate(
             args.scenario,
             handler=args.handler,
@@ -316,6 +370,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
             out=args.out,
             arrival=args.arrival,
             plan=plan,
+            transcription=transcription or False,
         )
     except (ScenarioError, HandlerError) as error:
         raise CommandError(str(error), EXIT_USAGE) from error

@@ -16,7 +16,10 @@ With ``SmaSimulator(..., arrival=ArrivalDouble)`` the recordings then go through
 processor over moto (a development dependency, imported only then), the recording handler's call
 facts go through the real facts consumer and the missing sweep runs after; the report's
 ``arrival`` holds the catalog items, the facts and the events they produced
-(:class:`ArrivalPlan` plays the facts after the delivery, or loses recordings on the way).
+(:class:`ArrivalPlan` plays the facts after the delivery, or loses recordings on the way). With
+``SmaSimulator(..., transcription=TranscriptionPlan())`` each recording the arrival announced then
+goes through the real transcription function's tasks with a stubbed Transcribe, and
+``report.arrival.transcription`` holds the ``TRANSCRIPT#`` items and events.
 
 See ``docs/simulator.md`` for the scenario format, what is modelled and the arrival.
 """
@@ -101,6 +104,13 @@ from cdk_recording.testing._sinks import (
     RecordingSink,
     S3Sink,
 )
+from cdk_recording.testing._transcription_report import (
+    JobOutcome,
+    TranscriptionPlan,
+    TranscriptionReport,
+    TranscriptionRun,
+    TranscriptionTask,
+)
 from cdk_recording.testing._validate import (
     INTERRUPTIBLE_ACTIONS,
     KNOWN_ACTIONS,
@@ -156,6 +166,7 @@ __all__ = [
     "InjectFailure",
     "InvocationRecord",
     "IssueLevel",
+    "JobOutcome",
     "LegBilling",
     "LegRecord",
     "MemorySink",
@@ -178,6 +189,10 @@ __all__ = [
     "StoredRecording",
     "SweepRun",
     "TimelineEntry",
+    "TranscriptionPlan",
+    "TranscriptionReport",
+    "TranscriptionRun",
+    "TranscriptionTask",
     "UpdateRequest",
     "ValidationIssue",
     "builtin_scenario",

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 from sma_recording.telemetry import mask_phone
 
+from cdk_recording.testing._transcription_report import TranscriptionReport
+
 __all__ = [
     "ArrivalDelivery",
     "ArrivalPlan",
@@ -201,6 +203,8 @@ class ArrivalReport:
     :param notes: what was not played.
     :param log: the processor's output: JSON log lines and EMF documents.
     :param skipped: why the arrival did not run at all (moto is not installed); None when it ran.
+    :param transcription: what the transcription of the announced recordings produced, when it
+        was played (``SmaSimulator(transcription=...)``, ``simulate --transcribe``); None otherwise.
     """
 
     deliveries: tuple[ArrivalDelivery, ...] = ()
@@ -216,11 +220,13 @@ class ArrivalReport:
     notes: tuple[str, ...] = ()
     log: tuple[str, ...] = ()
     skipped: str | None = None
+    transcription: TranscriptionReport | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether the arrival agrees with the call (a skipped arrival has nothing to disagree)."""
-        return not self.problems
+        """Whether the arrival (and the transcription, when played) agrees with the call (a
+        skipped arrival has nothing to disagree)."""
+        return not self.problems and (self.transcription is None or self.transcription.ok)
 
     def call_item(self) -> Mapping[str, Any] | None:
         """The ``CALL`` catalog item, if any recording was cataloged."""
@@ -247,7 +253,7 @@ class ArrivalReport:
             call's timeline is. Default: facts show their own time.
         """
         if self.skipped is not None:
-            return [f"arrival: skipped: {self.skipped}"]
+            return [f"arrival: skipped: {self.skipped}", *self._transcription_lines()]
         lines = ["arrival (the recording processor over moto S3, DynamoDB, EventBridge and SQS):"]
         if self.facts_fed is not None and self.plan.facts == "before":
             lines.append(f"  facts: {self.facts_fed} messages fed to the facts consumer")
@@ -279,7 +285,12 @@ class ArrivalReport:
         lines.extend(f"  note: {note}" for note in self.notes)
         lines.append(f"  arrival problems: {len(self.problems) or 'none'}")
         lines.extend(f"    {problem}" for problem in self.problems)
-        return lines
+        return lines + self._transcription_lines()
+
+    def _transcription_lines(self) -> list[str]:
+        if self.transcription is None:
+            return []
+        return ["", *self.transcription.to_lines()]
 
 
 #: Attributes shown per item kind, in order (the JSON has them all).

@@ -25,16 +25,18 @@ from cdk_recording.testing._report import CallReport
 from cdk_recording.testing._scenario import Scenario, builtin_scenario, load_scenario
 from cdk_recording.testing._simulator import SimulatedClock, SimulatorOptions, SmaSimulator
 from cdk_recording.testing._sinks import FolderSink
+from cdk_recording.testing._transcription_report import TranscriptionPlan, TranscriptionReport
 
 __all__ = ["read_config", "simulate"]
 
 
-def read_config(text: str) -> Any:
+def read_config(text: str, *, option: str = "--config") -> Any:
     """A configuration given as JSON text or as ``@path`` to a JSON file.
 
+    :param option: the option it was given with, named in the errors about inline JSON.
     :raises HandlerError: the file cannot be read or the text is not JSON.
     """
-    source = "--config"
+    source = option
     if text.startswith("@"):
         source = text[1:]
         try:
@@ -86,6 +88,7 @@ def simulate(
     options: SimulatorOptions | None = None,
     arrival: bool = False,
     plan: ArrivalPlan | None = None,
+    transcription: bool | TranscriptionPlan = False,
 ) -> CallReport:
     """Run one call, the way ``cdk-recording simulate`` does.
 
@@ -106,11 +109,25 @@ def simulate(
     :param plan: how the arrival is played (the facts before or after the delivery, recordings
         lost so that the missing sweep reports them); only with ``arrival``. Default:
         :class:`ArrivalPlan` defaults.
+    :param transcription: then transcribe each recording the arrival announced (implies
+        ``arrival``): the real transcription function's tasks over moto with a stubbed Transcribe,
+        as a :class:`TranscriptionPlan` says (``True``: its defaults, a completed Call Analytics
+        job). The report's ``arrival.transcription`` holds the ``TRANSCRIPT#`` items and events.
+        Default: false.
     :raises ScenarioError: the scenario is invalid.
-    :raises HandlerError: the handler or the configuration is invalid.
+    :raises HandlerError: the handler, the configuration or the transcription options are invalid.
     :raises OSError: ``out`` cannot be written.
     """
     chosen = builtin_scenario("default") if scenario is None else load_scenario(scenario)
+    transcribe = TranscriptionPlan() if transcription is True else transcription or None
+    arrival = arrival or transcribe is not None
+    if transcribe is not None:
+        from cdk_recording.testing._arrival_transcribe import parse_transcription_options
+
+        try:
+            parse_transcription_options(transcribe)
+        except ValueError as error:
+            raise HandlerError(f"invalid transcription options: {error}") from error
     document = None if config is None else read_config(config)
     sink = None if out is None else FolderSink(out)
     if handler is None or handler == DEFAULT_HANDLER:
@@ -121,16 +138,20 @@ def simulate(
         simulator = SmaSimulator(
             built, options=options, sink=sink, clock=clock, name=DEFAULT_HANDLER
         )
-        return _run(simulator, chosen, arrival, plan)
+        return _run(simulator, chosen, arrival, plan, transcribe)
     environment = None if document is None else json.dumps(document)
     with _environment(ENV_VAR, environment):
         target = _import_from_cwd(handler)
         simulator = SmaSimulator(target, options=options, sink=sink, name=handler)
-        return _run(simulator, chosen, arrival, plan)
+        return _run(simulator, chosen, arrival, plan, transcribe)
 
 
 def _run(
-    simulator: SmaSimulator, scenario: Scenario, arrival: bool, plan: ArrivalPlan | None
+    simulator: SmaSimulator,
+    scenario: Scenario,
+    arrival: bool,
+    plan: ArrivalPlan | None,
+    transcription: TranscriptionPlan | None,
 ) -> CallReport:
     if not arrival:
         return simulator.run(scenario)
@@ -145,9 +166,15 @@ def _run(
             plan=plan,
         ) as double:
             simulator.arrival = double
+            simulator.transcription = transcription
             return simulator.run(scenario)
     except ArrivalUnavailable as unavailable:
+        simulator.arrival = simulator.transcription = None
         report = simulator.run(scenario)
-        return dataclasses.replace(report, arrival=ArrivalReport(skipped=str(unavailable)))
+        skipped = None if transcription is None else TranscriptionReport(skipped=str(unavailable))
+        return dataclasses.replace(
+            report, arrival=ArrivalReport(skipped=str(unavailable), transcription=skipped)
+        )
     finally:
         simulator.arrival = None
+        simulator.transcription = None

@@ -50,6 +50,7 @@ from cdk_recording.testing._options import (
 from cdk_recording.testing._report import CallReport
 from cdk_recording.testing._scenario import Scenario
 from cdk_recording.testing._sinks import MemorySink, RecordingObject, RecordingSink
+from cdk_recording.testing._transcription_report import TranscriptionPlan
 
 if TYPE_CHECKING:
     from cdk_recording.testing._arrival_moto import ArrivalDouble
@@ -83,6 +84,11 @@ class SmaSimulator:
         go to the double's facts queue during the call and on to the real facts consumer; the
         missing sweep runs after. The audio is then always rendered.
         Default: none (no arrival).
+    :param transcription: then transcribe each recording the arrival announced: the real
+        transcription function's tasks over the double, with a stubbed Transcribe answering as
+        the plan says (``_arrival_transcribe.py``); the report's ``arrival.transcription`` holds
+        the ``TRANSCRIPT#`` items and events. Needs ``arrival``. Default: none.
+    :raises ValueError: ``transcription`` without ``arrival``.
     """
 
     def __init__(
@@ -94,13 +100,20 @@ class SmaSimulator:
         clock: SimulatedClock | None = None,
         name: str | None = None,
         arrival: ArrivalDouble | None = None,
+        transcription: TranscriptionPlan | None = None,
     ) -> None:
+        if transcription is not None and arrival is None:
+            raise ValueError(
+                "transcription needs arrival (an ArrivalDouble): it transcribes what the arrival "
+                "announces"
+            )
         self.handler = handler
         self.options = options or SimulatorOptions()
         self.sink = sink
         self.clock = clock or SimulatedClock()
         self.name = name or _describe(handler)
         self.arrival = arrival
+        self.transcription = transcription
 
     @classmethod
     def for_recording_handler(
@@ -111,6 +124,7 @@ class SmaSimulator:
         sink: RecordingSink | None = None,
         log_level: str = "INFO",
         arrival: ArrivalDouble | None = None,
+        transcription: TranscriptionPlan | None = None,
     ) -> SmaSimulator:
         """A simulator driving the library's recording handler (``sma_recording.entry:handler``).
 
@@ -127,6 +141,7 @@ class SmaSimulator:
             clock=clock,
             name="sma_recording.entry:handler",
             arrival=arrival,
+            transcription=transcription,
         )
 
     def run(self, scenario: Scenario) -> CallReport:
@@ -140,6 +155,16 @@ class SmaSimulator:
         with self.arrival.capturing_facts(self.handler) as facts:
             report = Call(self, scenario, sink).run()
         arrival = self.arrival.arrive(report, memory.objects, facts=facts)
+        if self.transcription is not None:
+            from cdk_recording.testing._arrival_transcribe import transcribe_arrival
+
+            arrival = transcribe_arrival(
+                self.arrival,
+                report,
+                arrival,
+                self.transcription,
+                turn_ms=self.options.audio.turn_ms,
+            )
         return dataclasses.replace(report, arrival=arrival)
 
 

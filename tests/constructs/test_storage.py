@@ -173,24 +173,6 @@ def test_recording_retention_expires_transcripts_too() -> None:
     assert _rules(template)["Transcripts"]["ExpirationInDays"] == 2555
 
 
-@pytest.mark.parametrize(
-    ("option", "value"),
-    [
-        ("recording_prefix", "transcripts"),
-        ("recording_prefix", "transcripts/calls"),
-        ("prompts_prefix", "transcripts"),
-    ],
-)
-def test_prefixes_stay_out_of_the_transcripts_prefix(option: str, value: str) -> None:
-    with pytest.raises(RecordingConfigurationError, match=f"{option}.*{value!r}.*transcripts"):
-        _storage_template(**{option: value})
-
-
-def test_a_prefix_that_only_starts_like_transcripts_is_accepted() -> None:
-    template, _ = _storage_template(recording_prefix="transcripts-audio")
-    assert _rules(template)["Recordings"]["Prefix"] == "transcripts-audio/"
-
-
 def test_custom_prefix_flows_into_policy_lifecycle_and_destination() -> None:
     template, storage = _storage_template(recording_prefix="calls/eu")
     assert _rules(template)["Recordings"]["Prefix"] == "calls/eu/"
@@ -319,6 +301,24 @@ def test_fails_on_malformed_recording_prefix(prefix: str, reason: str) -> None:
 def test_fails_when_prompts_overlap_recordings() -> None:
     message = _error(recording_prefix="media", prompts_prefix="media/prompts")
     assert "prompts_prefix='media/prompts'" in message
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"recording_prefix": "transcripts"}, "recording_prefix='transcripts'"),
+        ({"recording_prefix": "transcripts/calls"}, "recording_prefix='transcripts/calls'"),
+        ({"prompts_prefix": "transcripts"}, "prompts_prefix='transcripts'"),
+    ],
+)
+def test_fails_when_a_prefix_overlaps_the_transcripts(options: dict[str, str], named: str) -> None:
+    message = _error(**options)
+    assert named in message
+    assert "must not overlap 'transcripts'" in message
+
+
+def test_a_prefix_that_only_starts_with_the_same_letters_is_not_an_overlap() -> None:
+    _storage_template(recording_prefix="transcripts-archive")
 
 
 def test_fails_when_transitions_out_of_order() -> None:

@@ -36,12 +36,15 @@ def test_every_public_class_and_function_is_documented() -> None:
 def test_private_modules_declare_all() -> None:
     """Each implementation module declares what it exports."""
     for module_name in (
+        "_arrival_transcribe",
         "_command",
         "_handlers",
         "_report",
         "_scenario",
         "_simulator",
         "_sinks",
+        "_transcribe_stub",
+        "_transcription_report",
         "_validate",
         "_wav",
     ):
