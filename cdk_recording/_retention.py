@@ -160,7 +160,11 @@ def class_lifecycle_rules(
     *,
     id_prefix: str = "",
 ) -> list[s3.LifecycleRule]:
-    """One rule per class with ``delete_after``: prefix + tag ``retention-class=<name>``."""
+    """One rule per class with ``delete_after``: prefix + tag ``retention-class=<name>``.
+
+    The storage calls it for the recording prefix and for ``transcripts/``, whose objects carry
+    their recording's tag and retention; ``id_prefix`` tells the two sets of rules apart.
+    """
     return [
         s3.LifecycleRule(
             id=f"{id_prefix}RetentionClass-{item.name}",

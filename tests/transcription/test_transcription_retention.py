@@ -11,14 +11,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 from recording_processor._errors import Transient
-from recording_processor._retention import RetentionPolicy
+from recording_processor._retention import RetentionApplier, RetentionPolicy
 from recording_processor.transcription._options import OptionsError, TranscriptionConfig
 from recording_processor.transcription._retain import (
     RecordRetention,
     output_keys,
+    retain_outputs,
     retention_of,
 )
 from recording_processor.transcription.handler import TranscriptionRuntime
@@ -338,3 +341,40 @@ def test_the_failure_is_recorded_with_its_reason_after_retries(
     assert stored["failureReason"] == "Transient: PutObjectRetention failed: AccessDenied"
     [event] = [e for e in aws.emitted() if e["detail-type"] == "Transcription Failed"]
     assert event["detail"]["reason"] == stored["failureReason"]
+
+
+# -- the exact requests (Stubber): the key's current version, no VersionId -----------------------
+
+
+def test_outputs_are_addressed_at_their_current_version() -> None:
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    address = {"Bucket": BUCKET, "Key": FILES["transcriptKey"]}
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "get_object_retention",
+            service_error_code="NoSuchObjectLockConfiguration",
+            http_status_code=404,
+            expected_params=address,
+        )
+        stubber.add_response(
+            "put_object_retention",
+            {},
+            {**address, "Retention": {"Mode": "GOVERNANCE", "RetainUntilDate": UNTIL}},
+        )
+        stubber.add_response("get_object_tagging", {"TagSet": []}, address)
+        stubber.add_response(
+            "put_object_tagging",
+            {},
+            {**address, "Tagging": {"TagSet": [{"Key": "retention-class", "Value": "trading"}]}},
+        )
+        attributes = retain_outputs(
+            RetentionApplier(client, "GOVERNANCE"),
+            a_plan(),
+            [FILES["transcriptKey"]],
+            RecordRetention("trading", UNTIL),
+            datetime(2026, 11, 24, tzinfo=UTC),
+        )
+        stubber.assert_no_pending_responses()
+    assert attributes == {"retentionClass": "trading", "retainUntil": "2033-11-22T12:01:20.000Z"}
