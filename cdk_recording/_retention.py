@@ -158,12 +158,20 @@ def validate_retention_classes(
 
 
 def class_lifecycle_rules(
-    prefix: str, classes: Sequence[RetentionClass], noncurrent: cdk.Duration
+    prefix: str,
+    classes: Sequence[RetentionClass],
+    noncurrent: cdk.Duration,
+    *,
+    id_prefix: str = "",
 ) -> list[s3.LifecycleRule]:
-    """One rule per class with ``delete_after``: prefix + tag ``retention-class=<name>``."""
+    """One rule per class with ``delete_after``: prefix + tag ``retention-class=<name>``.
+
+    The storage calls it for the recording prefix and for ``transcripts/``, whose objects carry
+    their recording's tag and retention; ``id_prefix`` tells the two sets of rules apart.
+    """
     return [
         s3.LifecycleRule(
-            id=f"RetentionClass-{item.name}",
+            id=f"{id_prefix}RetentionClass-{item.name}",
             prefix=f"{prefix}/",
             tag_filters={TAG_KEY: item.name},
             expiration=item.delete_after,
@@ -220,16 +228,20 @@ def warn_ineffective_delete_after(
             )
 
 
-def retention_statements(recordings_arn: str) -> list[iam.PolicyStatement]:
-    """What the arrival processor needs to lock, tag and legal-hold recordings, on the recording
-    prefix only (a legal hold: the call's ``legalHold`` is on when a recording arrives).
+def retention_statements(
+    objects_arn: str, *, sid: str = "RetainRecordings", legal_hold: bool = False
+) -> list[iam.PolicyStatement]:
+    """What the arrival processor needs to lock and tag recordings (and the transcription function
+    transcripts), on ``objects_arn`` (one prefix) only; with ``legal_hold`` also
+    ``s3:PutObjectLegalHold`` (the arrival processor holds a recording whose call's ``legalHold``
+    is on when it arrives).
 
     ``s3:BypassGovernanceRetention`` is deliberately absent: the processor can extend a retention,
     never shorten or remove one.
     """
     return [
         iam.PolicyStatement(
-            sid="RetainRecordings",
+            sid=sid,
             actions=[
                 "s3:GetObjectRetention",
                 "s3:PutObjectRetention",
@@ -237,9 +249,9 @@ def retention_statements(recordings_arn: str) -> list[iam.PolicyStatement]:
                 "s3:GetObjectVersionTagging",
                 "s3:PutObjectTagging",
                 "s3:PutObjectVersionTagging",
-                "s3:PutObjectLegalHold",
+                *(["s3:PutObjectLegalHold"] if legal_hold else []),
             ],
-            resources=[recordings_arn],
+            resources=[objects_arn],
         )
     ]
 

@@ -51,6 +51,7 @@ __all__ = [
     "PERMANENT_CODES",
     "TAG_KEY",
     "AppliedRetention",
+    "RetainedVersion",
     "RetentionApplier",
     "RetentionChoice",
     "RetentionClassConfig",
@@ -234,8 +235,26 @@ def _days(where: str, value: object) -> int:
     raise RetentionPolicyError(f"{where} is {value!r}; allowed: a whole number of days, at least 1")
 
 
-class _Refused(Exception):  # noqa: N818 - a verdict, like Transient
-    """S3 refused a request for good; the message names the operation and the code."""
+class _Refused(Transient):
+    """S3 refused a request for good; the message names the operation and the code.
+
+    A :class:`Transient` to callers that do not tell the two apart (the transcription's
+    :meth:`RetentionApplier.retain` and :meth:`RetentionApplier.tag`), which then retry as before;
+    :meth:`RetentionApplier.apply` and :meth:`RetentionApplier.hold` return it as a failure.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("retention", message)
+
+
+@dataclass(frozen=True)
+class RetainedVersion:
+    """What :meth:`RetentionApplier.retain` leaves on a version: always a lock."""
+
+    name: str
+    mode: str
+    retain_until: datetime
+    changed: bool
 
 
 class RetentionApplier:
@@ -255,7 +274,8 @@ class RetentionApplier:
         choice: RetentionChoice,
         now: datetime,
     ) -> AppliedRetention:
-        """Lock the version until ``last_modified`` + ``choice.days`` (or later) and tag it.
+        """Lock the version until ``last_modified`` + ``choice.days`` (or later) and tag it for
+        ``choice.deletion`` (None: remove a ``retention-class`` tag it has).
 
         A date at or before ``now`` locks nothing. A request S3 refuses for good ends the work
         and is returned as ``failure``.
@@ -264,24 +284,38 @@ class RetentionApplier:
         """
         address = _address(bucket, key, version_id)
         wanted = last_modified + timedelta(days=choice.days)
-        changed = False
         mode: str | None = None
         until: datetime | None = None
+        changed = False
         try:
-            mode, until = self._existing(address)
-            if wanted > now and (until is None or until < wanted):
-                # A COMPLIANCE retention can be extended but never weakened to GOVERNANCE.
-                new_mode = "COMPLIANCE" if mode == "COMPLIANCE" else self._mode
-                lock = {"Mode": new_mode, "RetainUntilDate": wanted}
-                self._call(
-                    "PutObjectRetention",
-                    lambda: self._client.put_object_retention(**address, Retention=lock),  # type: ignore[arg-type]
-                )
-                mode, until, changed = new_mode, wanted, True
+            mode, until, changed = self._lock(address, wanted, now)
             changed = self._tag(address, choice.deletion) or changed
         except _Refused as refused:
             return AppliedRetention(choice.name, mode, until, changed, str(refused))
         return AppliedRetention(choice.name, mode, until, changed)
+
+    def retain(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        wanted: datetime,
+        name: str,
+    ) -> RetainedVersion:
+        """Lock the version (None: the key's current version) until ``wanted`` or the later date
+        it already has, and tag it ``retention-class=<name>``.
+
+        :raises Transient: any S3 failure (reason ``retention``).
+        """
+        address = _address(bucket, key, version_id)
+        mode, until, changed = self._lock(address, wanted, None)
+        changed = self._tag(address, name) or changed
+        return RetainedVersion(name, mode or self._mode, until or wanted, changed)
+
+    def tag(self, bucket: str, key: str, version_id: str | None, name: str) -> bool:
+        """Only merge ``retention-class=<name>`` into the version's tags (None: the current
+        version); False when it already had it. :raises Transient: any S3 failure."""
+        return self._tag(_address(bucket, key, version_id), name)
 
     def hold(self, bucket: str, key: str, version_id: str | None) -> str | None:
         """Put a legal hold ON on the version; the failure S3 refused for good, if any.
@@ -297,6 +331,23 @@ class RetentionApplier:
         except _Refused as refused:
             return str(refused)
         return None
+
+    def _lock(
+        self, address: Mapping[str, Any], wanted: datetime, now: datetime | None
+    ) -> tuple[str | None, datetime | None, bool]:
+        """The version's mode and date after locking it until ``wanted`` unless it already is
+        locked as long, or ``wanted`` is not after ``now``; whether it was written."""
+        mode, until = self._existing(address)
+        if (now is not None and wanted <= now) or (until is not None and until >= wanted):
+            return mode, until, False
+        # A COMPLIANCE retention can be extended but never weakened to GOVERNANCE.
+        new_mode = "COMPLIANCE" if mode == "COMPLIANCE" else self._mode
+        lock = {"Mode": new_mode, "RetainUntilDate": wanted}
+        self._call(
+            "PutObjectRetention",
+            lambda: self._client.put_object_retention(**address, Retention=lock),  # type: ignore[arg-type]
+        )
+        return new_mode, wanted, True
 
     def _existing(self, address: Mapping[str, Any]) -> tuple[str | None, datetime | None]:
         try:
@@ -346,7 +397,7 @@ def _address(bucket: str, key: str, version_id: str | None) -> dict[str, Any]:
     return address
 
 
-def _failed(operation: str, error: ClientError | BotoCoreError) -> Transient | _Refused:
+def _failed(operation: str, error: ClientError | BotoCoreError) -> Transient:
     code = error_code(error)
     if code in PERMANENT_CODES:
         return _Refused(f"{operation} refused: {code}")
