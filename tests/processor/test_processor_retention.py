@@ -716,6 +716,7 @@ def test_a_retention_s3_refuses_for_good_is_cataloged_as_failed(
     assert item is not None
     assert item["status"] == "delivered"
     assert code in item["retentionFailed"]
+    assert "deletionClass" not in item
     assert output.metric_values("RetentionFailed") == [1]
     assert output.metric_values("ProcessorFailed") == []
     assert [e["detail-type"] for e in aws.emitted()] == ["Recording Available"]

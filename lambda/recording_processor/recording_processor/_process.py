@@ -377,7 +377,8 @@ def _lock(
     )
     return {
         "retentionClass": applied.name,
-        "deletionClass": choice.deletion,
+        # A refusal stops before or at the tag: the version is then not tagged for the class.
+        "deletionClass": choice.deletion if applied.failure is None else None,
         "retainUntil": until,
         "retentionDefaulted": True if choice.defaulted else None,
     }
