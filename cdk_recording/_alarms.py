@@ -88,6 +88,14 @@ ALARMS: dict[str, AlarmSpec] = {
             "or permission error after a change of encryption is the usual cause).",
         ),
         AlarmSpec(
+            "RetentionFailed",
+            "S3 refused for good to lock, tag or legal-hold an arriving recording: it is cataloged "
+            "(retentionFailed on its item) but not retained as its class requires.",
+            "Read the arrival function's log lines 'retention refused by S3' for the operation and "
+            "code, fix the cause (e.g. tags on the object), then lock the version by hand "
+            "(aws s3api put-object-retention) as the item's retentionClass requires.",
+        ),
+        AlarmSpec(
             "ArrivalDeadLetters",
             "Recording arrivals were given up after 5 attempts: those recordings are not cataloged.",
             "Fix the cause in the arrival function's logs, then redrive the dead-letter queue to "
@@ -166,6 +174,8 @@ class RecordingAlarms(Construct):
             self._alarm("CallFactsFailed", self._metric("FactsFailed"))
             self._alarm("RecordingMissing", self._metric("RecordingMissing"))
             self._alarm("ProcessorFailing", self._metric("ProcessorFailed"), periods=3)
+            if catalog.retains_at_arrival:
+                self._alarm("RetentionFailed", self._metric("RetentionFailed"))
             for name, queue in (
                 ("ArrivalDeadLetters", catalog.arrival_dead_letter_queue),
                 ("FactsDeadLetters", catalog.facts_dead_letter_queue),

@@ -258,6 +258,8 @@ class RecordingCatalog(Construct):
             )
         # Object Lock is applied per recording here, not by a bucket default (see _retention).
         retention = storage.retain_at_arrival()
+        self.retains_at_arrival: bool = retention is not None
+        """Whether the arrival processor locks recordings (the storage has ``object_lock_mode``)."""
         arrival_environment = dict(environment)
         retention_statements: list[iam.PolicyStatement] = []
         if retention is not None:
@@ -555,12 +557,17 @@ class RecordingCatalog(Construct):
         return self.metric("ProcessorFailed", **options)
 
     def metric_retention_failed(self, **options: Any) -> cloudwatch.Metric:
-        """Recordings the arrival processor could not lock or tag (retried; also ProcessorFailed)."""
+        """Recordings cataloged without their lock, tag or hold: S3 refused for good (retried
+        failures count as ProcessorFailed)."""
         return self.metric("RetentionFailed", **options)
 
     def metric_retention_class_defaulted(self, **options: Any) -> cloudwatch.Metric:
-        """Recordings locked for the longest period because no number of the call was known yet."""
+        """Recordings locked for the longest class, untagged: the call's numbers were incomplete."""
         return self.metric("RetentionClassDefaulted", **options)
+
+    def metric_recording_after_erasure(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings that arrived after their call was erased: run the erasure again."""
+        return self.metric("RecordingAfterErasure", **options)
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` query the catalog (for ``cdk-recording recordings``)."""

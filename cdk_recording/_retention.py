@@ -2,9 +2,11 @@
 
 Recordings land in a bucket with Object Lock enabled but no default retention (so the Chime
 service's PutObject never needs ``Content-MD5``, which AWS does not document that it sends); the
-arrival processor locks each version right after hashing it, for the period of its call's class,
-and tags it ``retention-class=<name>``. A lifecycle rule per class with ``delete_after`` expires
-the tagged recordings; untagged ones are never expired by a class rule.
+arrival processor locks each version right after hashing it, for the longest period of the classes
+its call may belong to, and tags it ``retention-class=<name>`` with the class that deletes latest
+(no tag when one of them never deletes, or the call's numbers are not known to be complete). A
+lifecycle rule per class with ``delete_after`` expires the tagged recordings; untagged ones are
+never expired by a class rule.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "retention_policy",
     "retention_statements",
     "validate_retention_classes",
+    "warn_ineffective_delete_after",
 ]
 
 #: The tag the arrival processor puts on each retained version (the same as the runtime's).
@@ -52,7 +55,8 @@ class RetentionClass:
         ``object_lock_retention``. It becomes the version's ``retention-class`` tag.
     :param numbers: E.164 numbers; a call belongs to the class when any number of the call (caller,
         called, bridged) is one of them. A number may be in several classes: the longest
-        ``retain_for`` wins.
+        ``retain_for`` locks, and the latest ``delete_after`` deletes (none, if one of them has
+        none).
     :param retain_for: the Object Lock period, from the version's creation (whole days).
     :param delete_after: expire the class's recordings this long after delivery (whole days, at
         least ``retain_for``). Default: kept until someone, or a prefix-wide
@@ -191,6 +195,9 @@ def retention_policy(
                 "name": item.name,
                 "numbers": list(item.numbers),
                 "days": int(item.retain_for.to_days()),
+                "deleteDays": (
+                    None if item.delete_after is None else int(item.delete_after.to_days())
+                ),
             }
             for item in classes
         ],
@@ -198,11 +205,36 @@ def retention_policy(
     }
 
 
+def warn_ineffective_delete_after(
+    scope: Construct, classes: Sequence[RetentionClass], recording_retention: cdk.Duration | None
+) -> None:
+    """A synth warning for each class whose ``delete_after`` the prefix-wide expiration pre-empts."""
+    if recording_retention is None:
+        return
+    expiry = _days(Problems(), "recording_retention", recording_retention)
+    if expiry is None:
+        return
+    for index, item in enumerate(classes):
+        if not isinstance(item, RetentionClass) or item.delete_after is None:
+            continue
+        delete = _days(Problems(), "delete_after", item.delete_after)
+        if delete is not None and expiry < delete:
+            cdk.Annotations.of(scope).add_warning_v2(
+                "cdk-recording:storage:class-delete-after-ineffective",
+                f"recording_retention ({expiry} days) is shorter than retention_classes[{index}]"
+                f".delete_after ({delete} days, class {item.name!r}): the prefix-wide expiration "
+                f"deletes those recordings at {expiry} days, so the class's delete_after never "
+                "applies. Lengthen recording_retention or shorten delete_after",
+            )
+
+
 def retention_statements(
-    objects_arn: str, *, sid: str = "RetainRecordings"
+    objects_arn: str, *, sid: str = "RetainRecordings", legal_hold: bool = False
 ) -> list[iam.PolicyStatement]:
     """What the arrival processor needs to lock and tag recordings (and the transcription function
-    transcripts), on ``objects_arn`` (one prefix) only.
+    transcripts), on ``objects_arn`` (one prefix) only; with ``legal_hold`` also
+    ``s3:PutObjectLegalHold`` (the arrival processor holds a recording whose call's ``legalHold``
+    is on when it arrives).
 
     ``s3:BypassGovernanceRetention`` is deliberately absent: the processor can extend a retention,
     never shorten or remove one.
@@ -217,6 +249,7 @@ def retention_statements(
                 "s3:GetObjectVersionTagging",
                 "s3:PutObjectTagging",
                 "s3:PutObjectVersionTagging",
+                *(["s3:PutObjectLegalHold"] if legal_hold else []),
             ],
             resources=[objects_arn],
         )

@@ -29,6 +29,7 @@ from cdk_recording._retention import (
     retention_policy,
     retention_statements,
     validate_retention_classes,
+    warn_ineffective_delete_after,
 )
 from cdk_recording._storage_policy import (
     CHIME_SERVICE_PRINCIPAL,
@@ -262,6 +263,8 @@ class RecordingStorage(Construct):
                 problems, tuple(retention_classes), object_lock_mode, recording_retention
             )
         problems.raise_if_any(self.node.path)
+        if bucket is None:
+            warn_ineffective_delete_after(self, tuple(retention_classes), recording_retention)
 
         stack = cdk.Stack.of(self)
         self.recording_prefix: str = recording_prefix
@@ -433,7 +436,7 @@ class RecordingStorage(Construct):
         cfn = self.bucket.node.default_child
         if isinstance(cfn, s3.CfnBucket):
             cfn.add_property_deletion_override("ObjectLockConfiguration.Rule")
-        return text, retention_statements(self.recordings_arn())
+        return text, retention_statements(self.recordings_arn(), legal_hold=True)
 
     def retention_environment(self) -> str | None:
         """The ``RETENTION`` value (JSON) of the functions that lock what is stored (recordings

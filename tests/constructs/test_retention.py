@@ -135,9 +135,14 @@ def test_the_processor_gets_the_policy_as_json(classes: tuple[cdk.Stack, Templat
     assert json.loads(variables["RETENTION"]) == {
         "mode": "COMPLIANCE",
         "classes": [
-            {"name": "trading", "numbers": ["+12065550100", "+12065550101"], "days": 2555},
-            {"name": "support", "numbers": ["+12065550199"], "days": 90},
-            {"name": "legal", "numbers": ["+12065550100"], "days": 3650},
+            {
+                "name": "trading",
+                "numbers": ["+12065550100", "+12065550101"],
+                "days": 2555,
+                "deleteDays": 2600,
+            },
+            {"name": "support", "numbers": ["+12065550199"], "days": 90, "deleteDays": 90},
+            {"name": "legal", "numbers": ["+12065550100"], "days": 3650, "deleteDays": None},
         ],
         "defaultDays": 365,
     }
@@ -172,6 +177,7 @@ def test_the_processor_may_lock_and_tag_only_under_the_recording_prefix(
             "s3:GetObjectVersionTagging",
             "s3:PutObjectTagging",
             "s3:PutObjectVersionTagging",
+            "s3:PutObjectLegalHold",
         ]
     )
     [resource] = [statement["Resource"]]
@@ -358,6 +364,44 @@ def test_fails_when_the_prefix_expiration_precedes_a_class_retention() -> None:
     )
 
 
+INEFFECTIVE = "cdk-recording:storage:class-delete-after-ineffective"
+
+
+def _ineffective(stack: cdk.Stack) -> list[str]:
+    return [
+        str(w.entry.data)
+        for w in Annotations.from_stack(stack).find_warning(
+            "/TestStack/Storage", Match.string_like_regexp(INEFFECTIVE)
+        )
+    ]
+
+
+def test_warns_when_the_prefix_expiration_pre_empts_a_class_delete_after() -> None:
+    stack = make_stack()
+    RecordingStorage(
+        stack,
+        "Storage",
+        retention_classes=[SUPPORT, TRADING],
+        recording_retention=cdk.Duration.days(2560),
+        **LOCK,
+    )
+    [warning] = _ineffective(stack)
+    assert "recording_retention (2560 days)" in warning
+    assert "retention_classes[1].delete_after (2600 days, class 'trading')" in warning
+
+
+def test_no_warning_when_the_prefix_expiration_comes_after_every_delete_after() -> None:
+    stack = make_stack()
+    RecordingStorage(
+        stack,
+        "Storage",
+        retention_classes=[SUPPORT, TRADING],
+        recording_retention=cdk.Duration.days(2600),
+        **LOCK,
+    )
+    assert _ineffective(stack) == []
+
+
 def test_classes_let_object_lock_mode_come_without_a_default_retention() -> None:
     RecordingStorage(
         make_stack(),
@@ -397,6 +441,18 @@ def test_the_catalog_exposes_the_retention_metrics() -> None:
     storage = RecordingStorage(stack, "Storage", **LOCK)
     catalog = RecordingCatalog(stack, "Catalog", storage=storage, application="app")
     assert catalog.metric_retention_failed().metric_name == "RetentionFailed"
+    assert catalog.metric_recording_after_erasure().metric_name == "RecordingAfterErasure"
     defaulted = catalog.metric_retention_class_defaulted()
     assert defaulted.metric_name == "RetentionClassDefaulted"
     assert defaulted.dimensions == {"Application": "app"}
+
+
+def test_a_final_retention_failure_has_an_alarm_only_with_object_lock() -> None:
+    def alarmed(**options: Any) -> bool:
+        stack = make_stack()
+        CallRecording(stack, "Recording", **options)
+        alarms = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm").values()
+        return any(a["Properties"].get("MetricName") == "RetentionFailed" for a in alarms)
+
+    assert alarmed(**LOCK)
+    assert not alarmed()

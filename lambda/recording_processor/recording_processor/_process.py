@@ -10,12 +10,15 @@ The steps, each of which may end the record:
 3. HeadObject (by version) for the user metadata; a missing object is ignored, not retried.
 4. Stream the version once for its SHA-256 and WAV header (a non-WAV is cataloged as
    ``format: unknown`` with a warning).
-5. With a retention policy: classify the call by its numbers as cataloged so far and lock this
-   version (:mod:`~recording_processor._retention`); a failure retries the record before anything
-   is cataloged, so a cataloged recording is always a retained one.
+5. With a retention policy: classify the call by its numbers as cataloged so far (complete only
+   once the call item has ``endedAt``) and lock this version (:mod:`~recording_processor._retention`);
+   with ``legalHold`` on the call item, put a legal hold on it too. A transient failure retries the
+   record before anything is cataloged; a request S3 refuses for good is cataloged as
+   ``retentionFailed``. A call already erased (``erasedAt`` on the call item) gets no lock (so the
+   erasure can be run again) and no event: ``afterErasure``.
 6. Commit the recording and call items in one conditional transaction; when it loses a race, read
    again and decide again.
-7. Send "Recording Available", then flag the item ``eventSent``. A rejected PutEvents is a
+7. Send "Recording Available" (not for a recording after erasure), then flag the item ``eventSent``. A rejected PutEvents is a
    transient failure: the record comes back, step 2 finds the flag missing, and the event is sent.
 
 Every outcome is one JSON log line and, except duplicates and stale versions, one EMF document.
@@ -55,7 +58,12 @@ from recording_processor._record import (
     recording_attributes,
     recording_key_attributes,
 )
-from recording_processor._retention import RetentionApplier, call_numbers, classify
+from recording_processor._retention import (
+    RetentionApplier,
+    RetentionPolicy,
+    call_numbers,
+    classify,
+)
 from recording_processor._s3 import RecordingObjects
 from recording_processor._store import CatalogStore
 from recording_processor._telemetry import Logger, Metrics
@@ -178,6 +186,8 @@ def _process(body: object, services: Services, run: _Run) -> Outcome:
         )
 
     _delivered(write, attributes, delivery, services, run.log)
+    if attributes.get("afterErasure") is True:
+        return Outcome("delivered")
     _announce(attributes, event, services, run.log)
     return Outcome("delivered")
 
@@ -190,6 +200,9 @@ def _settled(
     log: Logger,
 ) -> Outcome:
     current = existing or {}
+    if verdict is Verdict.EVENT_PENDING and current.get("afterErasure") is True:
+        log.info("recording arrived after its call was erased; no event is sent")
+        return Outcome("duplicate")
     if verdict is Verdict.EVENT_PENDING:
         log.info("recording already cataloged; sending its pending event")
         _announce(current, event, services, log)
@@ -265,46 +278,108 @@ def _retain(
     services: Services,
     log: Logger,
 ) -> dict[str, Any]:
-    """Lock and tag the version; the recording item's retention attributes (None removes one)."""
+    """Lock, tag and hold the version; the recording item's retention attributes (None removes)."""
+    attributes: dict[str, Any] = {
+        "retentionClass": None,
+        "deletionClass": None,
+        "retainUntil": None,
+        "retentionDefaulted": None,
+        "retentionFailed": None,
+        "legalHold": None,
+        "afterErasure": None,
+    }
+    facts = call or {}
+    failures: list[str] = []
+    erased = isinstance(facts.get("erasedAt"), str)
+    if erased:
+        attributes["afterErasure"] = True
+        log.warning(
+            "recording arrived after its call was erased: cataloged, not announced, not locked; "
+            "run the erasure again",
+            erasedAt=facts.get("erasedAt"),
+        )
+        services.metrics.emit({"RecordingAfterErasure": (1, "Count")}, **_ids(log))
     policy, applier = services.config.retention, services.retention
     if policy is None or applier is None:
-        return {}
+        # Nothing is locked: no retention attribute to write or remove.
+        return {"afterErasure": True} if erased else {}
+    version = None if delivery.version_id == NULL_VERSION else delivery.version_id
+    if facts.get("legalHold") is True:
+        failure = applier.hold(delivery.bucket, delivery.key.key, version)
+        if failure is None:
+            attributes["legalHold"] = True
+            log.info("legal hold put on the version: the call is under legal hold")
+        else:
+            failures.append(failure)
+    if not erased:
+        attributes.update(
+            _lock(policy, applier, delivery, existing, call, services, log, version, failures)
+        )
+    if failures:
+        attributes["retentionFailed"] = "; ".join(failures)
+        log.error(
+            "retention refused by S3; cataloged without it", detail=attributes["retentionFailed"]
+        )
+        services.metrics.emit({"RetentionFailed": (1, "Count")}, reason="refused", **_ids(log))
+    return attributes
+
+
+def _lock(
+    policy: RetentionPolicy,
+    applier: RetentionApplier,
+    delivery: Delivery,
+    existing: Mapping[str, Any] | None,
+    call: Mapping[str, Any] | None,
+    services: Services,
+    log: Logger,
+    version: str | None,
+    failures: list[str],
+) -> dict[str, Any]:
     tx = delivery.key.transaction_id
     numbers = call_numbers(existing, call, number_items=services.store.items_of(f"TX#{tx}", "NUM#"))
-    choice = classify(policy, numbers)
+    # Numbers may still arrive until the call has ended: only then is the classification complete.
+    ended = isinstance((call or {}).get("endedAt"), str)
+    choice = classify(policy, numbers, complete=ended)
     if choice is None:
         log.info("the call's numbers match no retention class and there is no default")
-        return {"retentionClass": None, "retainUntil": None, "retentionDefaulted": None}
+        return {}
     if choice.defaulted:
         log.warning(
-            "no number of the call is known yet; retained under the longest class",
+            "the call's numbers are not known to be complete; locked for the longest class and "
+            "tagged for no class",
             retentionClass=choice.name,
             days=choice.days,
+            numbersKnown=len(numbers),
+            callEnded=ended,
         )
         services.metrics.emit({"RetentionClassDefaulted": (1, "Count")}, **_ids(log))
     # LastModified and the event's time are both S3's creation time; HeadObject's is exact.
     created = delivery.last_modified or delivery.delivered_at
-    try:
-        applied = applier.apply(
-            delivery.bucket,
-            delivery.key.key,
-            None if delivery.version_id == NULL_VERSION else delivery.version_id,
-            created,
-            choice,
+    applied = applier.apply(
+        delivery.bucket, delivery.key.key, version, created, choice, services.clock()
+    )
+    if applied.failure is not None:
+        failures.append(applied.failure)
+    until = None if applied.retain_until is None else iso_utc(applied.retain_until)
+    if applied.retain_until is None and applied.failure is None:
+        log.info(
+            "retention period already over: nothing to lock",
+            retentionClass=applied.name,
+            ended=iso_utc(created + timedelta(days=choice.days)),
         )
-    except Transient as failed:
-        services.metrics.emit({"RetentionFailed": (1, "Count")}, reason=failed.reason, **_ids(log))
-        raise
     log.info(
         "retention applied",
         retentionClass=applied.name,
+        deletionClass=choice.deletion,
         mode=applied.mode,
-        retainUntil=iso_utc(applied.retain_until),
+        retainUntil=until,
         changed=applied.changed,
     )
     return {
         "retentionClass": applied.name,
-        "retainUntil": iso_utc(applied.retain_until),
+        # A refusal stops before or at the tag: the version is then not tagged for the class.
+        "deletionClass": choice.deletion if applied.failure is None else None,
+        "retainUntil": until,
         "retentionDefaulted": True if choice.defaulted else None,
     }
 

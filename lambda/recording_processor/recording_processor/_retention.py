@@ -5,19 +5,30 @@ PutObject never carries Object Lock parameters (S3 would then require ``Content-
 ``x-amz-checksum-*`` header, which AWS does not document that the service sends). Right after the
 arrival processor has hashed a version, it locks that exact version here:
 
-* the class: the classes whose numbers include one of the call's numbers; of several, the one with
-  the longest period. Numbers known but in no class: the implicit class ``default`` (the storage's
-  ``object_lock_retention``), or no retention when there is none. No number known yet (the call's
-  facts have not arrived): the longest configured class, the safe side, with ``defaulted`` set;
+* the candidate classes: the classes whose numbers include one of the call's numbers. Numbers known
+  but in no class: the implicit class ``default`` (the storage's ``object_lock_retention``), or no
+  retention when there is none. The call's numbers not known to be complete (no number yet, or the
+  call has not ended, so more may come): every class and ``default``, with ``defaulted`` set;
+* the lock class: the candidate with the longest period (the first of equals);
+* the deletion class, which alone is tagged (the tag picks the lifecycle rule that deletes): none
+  when any candidate has no ``delete_after`` or the candidates are defaulted, else the candidate
+  with the longest ``delete_after``; so a recording is never deleted earlier than any class it may
+  belong to allows;
 * ``RetainUntilDate`` = the version's ``LastModified`` + the class's days, so a redelivery computes
   the same date (idempotent);
 * never shorter than what the version has: the existing retention is read first, and a later date
   is kept (a COMPLIANCE retention keeps its mode);
-* the tag ``retention-class=<name>`` merged into the version's tags (PutObjectTagging replaces the
-  whole set), which the class's lifecycle rule filters on.
+* a ``RetainUntilDate`` already past (a record redriven long after its arrival) locks nothing: the
+  retention has ended;
+* the tag ``retention-class=<deletion class>`` merged into the version's tags (PutObjectTagging
+  replaces the whole set), which the class's lifecycle rule filters on; with no deletion class a
+  ``retention-class`` tag the version has is removed.
 
-:func:`classify` is pure; :class:`RetentionApplier` is the S3 side. Any S3 failure is
-:class:`~recording_processor._errors.Transient`: the record is retried before anything is cataloged.
+:func:`classify` is pure; :class:`RetentionApplier` is the S3 side. S3 refusing the request itself
+(``InvalidRequest``, ``InvalidArgument``, ``InvalidTag``, ``MalformedXML``, or the 10-tag limit) is
+final: :attr:`AppliedRetention.failure` names it and the recording is cataloged with it. Anything else
+(throttling, 5xx, network, a missing grant) is :class:`~recording_processor._errors.Transient`: the
+record is retried before anything is cataloged.
 """
 
 from __future__ import annotations
@@ -37,8 +48,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CLASS",
+    "PERMANENT_CODES",
     "TAG_KEY",
     "AppliedRetention",
+    "RetainedVersion",
     "RetentionApplier",
     "RetentionChoice",
     "RetentionClassConfig",
@@ -54,6 +67,10 @@ TAG_KEY: Final = "retention-class"
 DEFAULT_CLASS: Final = "default"
 #: S3 answers GetObjectRetention of a version that has none with this code.
 _NO_RETENTION_CODES = frozenset({"NoSuchObjectLockConfiguration"})
+#: S3's answers to a request that will never succeed as sent: retrying cannot help.
+PERMANENT_CODES: Final = frozenset(
+    {"InvalidRequest", "InvalidArgument", "InvalidTag", "MalformedXML"}
+)
 _MODES = ("GOVERNANCE", "COMPLIANCE")
 _MAX_TAGS = 10
 
@@ -66,11 +83,13 @@ class RetentionPolicyError(ValueError):
 
 @dataclass(frozen=True)
 class RetentionClassConfig:
-    """One class as the processor sees it: its name, its numbers and its period in days."""
+    """One class as the processor sees it: its name, its numbers, its lock period in days and when
+    its lifecycle rule deletes (``delete_days``; None: no rule, never deleted by class)."""
 
     name: str
     numbers: frozenset[str]
     days: int
+    delete_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +108,7 @@ class RetentionPolicy:
 
     @classmethod
     def from_json(cls, text: str) -> RetentionPolicy:
-        """Parse ``{"mode", "classes": [{"name", "numbers", "days"}], "defaultDays"}``.
+        """Parse ``{"mode", "classes": [{"name", "numbers", "days", "deleteDays"}], "defaultDays"}``.
 
         :raises RetentionPolicyError: naming what is wrong.
         """
@@ -115,8 +134,14 @@ class RetentionPolicy:
                 raise RetentionPolicyError(f"{where}.name is {name!r}; allowed: a class name")
             if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
                 raise RetentionPolicyError(f"{where}.numbers must be a list of E.164 strings")
+            delete = entry.get("deleteDays")
             classes.append(
-                RetentionClassConfig(name, frozenset(numbers), _days(f"{where}.days", days))
+                RetentionClassConfig(
+                    name,
+                    frozenset(numbers),
+                    _days(f"{where}.days", days),
+                    None if delete is None else _days(f"{where}.deleteDays", delete),
+                )
             )
         default = raw.get("defaultDays")
         default_days = None if default is None else _days("RETENTION.defaultDays", default)
@@ -127,44 +152,63 @@ class RetentionPolicy:
 
 @dataclass(frozen=True)
 class RetentionChoice:
-    """What :func:`classify` decided: the class and its days; ``defaulted`` when no number was known."""
+    """What :func:`classify` decided.
+
+    ``name`` and ``days``: the lock class and its period; ``defaulted`` when the call's numbers
+    were not known to be complete; ``deletion``: the class to tag (whose lifecycle rule deletes),
+    None for no tag.
+    """
 
     name: str
     days: int
     defaulted: bool = False
+    deletion: str | None = None
 
 
 @dataclass(frozen=True)
 class AppliedRetention:
     """What the version carries after :meth:`RetentionApplier.apply`.
 
-    ``retain_until`` is the version's date, ours or the later one it already had; ``changed`` is
-    False when nothing had to be written (a redelivery).
+    ``retain_until`` is the version's date, ours or the later one it already had (None: no lock,
+    the period had already ended); ``changed`` is False when nothing had to be written (a
+    redelivery); ``failure`` names a request S3 refused for good (nothing after it was tried).
     """
 
     name: str
-    mode: str
-    retain_until: datetime
+    mode: str | None
+    retain_until: datetime | None
     changed: bool
+    failure: str | None = None
 
 
-def classify(policy: RetentionPolicy, numbers: Iterable[str]) -> RetentionChoice | None:
-    """The class of a call with ``numbers``; None when it is not to be retained.
+def classify(
+    policy: RetentionPolicy, numbers: Iterable[str], *, complete: bool = True
+) -> RetentionChoice | None:
+    """The classes of a call with ``numbers``; None when it is not to be retained.
 
-    Of several matching classes the longest period wins (the first of equals); with no number at
-    all, the longest of every configured period, ``default`` included.
+    ``complete`` says the call's numbers are all known (the call has ended); without it, or with
+    no number at all, every class and ``default`` is a candidate (``defaulted``). The lock is the
+    longest candidate period (the first of equals); the deletion class is as in the module's
+    docstring.
     """
     known = set(numbers)
-    if not known:
-        longest = _longest(policy)
-        return None if longest is None else RetentionChoice(longest.name, longest.days, True)
-    matching = [c for c in policy.classes if c.numbers & known]
-    if matching:
-        best = max(matching, key=lambda c: c.days)  # max keeps the first of equals
-        return RetentionChoice(best.name, best.days)
-    if policy.default_days is None:
+    candidates: list[tuple[str, int, int | None]]
+    defaulted = not known or not complete
+    if defaulted:
+        candidates = [(c.name, c.days, c.delete_days) for c in policy.classes]
+        if policy.default_days is not None:
+            candidates.append((DEFAULT_CLASS, policy.default_days, None))
+    else:
+        candidates = [(c.name, c.days, c.delete_days) for c in policy.classes if c.numbers & known]
+        if not candidates and policy.default_days is not None:
+            candidates = [(DEFAULT_CLASS, policy.default_days, None)]
+    if not candidates:
         return None
-    return RetentionChoice(DEFAULT_CLASS, policy.default_days)
+    lock = max(candidates, key=lambda c: c[1])  # max keeps the first of equals
+    deletion: str | None = None
+    if not defaulted and all(c[2] is not None for c in candidates):
+        deletion = max(candidates, key=lambda c: c[2] or 0)[0]
+    return RetentionChoice(lock[0], lock[1], defaulted, deletion)
 
 
 def call_numbers(
@@ -185,21 +229,37 @@ def call_numbers(
     return found
 
 
-def _longest(policy: RetentionPolicy) -> RetentionChoice | None:
-    candidates = [RetentionChoice(c.name, c.days) for c in policy.classes]
-    if policy.default_days is not None:
-        candidates.append(RetentionChoice(DEFAULT_CLASS, policy.default_days))
-    return max(candidates, key=lambda c: c.days) if candidates else None
-
-
 def _days(where: str, value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
     raise RetentionPolicyError(f"{where} is {value!r}; allowed: a whole number of days, at least 1")
 
 
+class _Refused(Transient):
+    """S3 refused a request for good; the message names the operation and the code.
+
+    A :class:`Transient` to callers that do not tell the two apart (the transcription's
+    :meth:`RetentionApplier.retain` and :meth:`RetentionApplier.tag`), which then retry as before;
+    :meth:`RetentionApplier.apply` and :meth:`RetentionApplier.hold` return it as a failure.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("retention", message)
+
+
+@dataclass(frozen=True)
+class RetainedVersion:
+    """What :meth:`RetentionApplier.retain` leaves on a version: always a lock."""
+
+    name: str
+    mode: str
+    retain_until: datetime
+    changed: bool
+
+
 class RetentionApplier:
-    """GetObjectRetention, PutObjectRetention, GetObjectTagging and PutObjectTagging of a version."""
+    """GetObjectRetention, PutObjectRetention, GetObjectTagging, PutObjectTagging and
+    PutObjectLegalHold of a version."""
 
     def __init__(self, client: S3Client, mode: Mode) -> None:
         self._client = client
@@ -212,13 +272,27 @@ class RetentionApplier:
         version_id: str | None,
         last_modified: datetime,
         choice: RetentionChoice,
+        now: datetime,
     ) -> AppliedRetention:
-        """Lock the version until ``last_modified`` + ``choice.days`` (or later) and tag it.
+        """Lock the version until ``last_modified`` + ``choice.days`` (or later) and tag it for
+        ``choice.deletion`` (None: remove a ``retention-class`` tag it has).
 
-        :raises Transient: any S3 failure (reason ``retention``).
+        A date at or before ``now`` locks nothing. A request S3 refuses for good ends the work
+        and is returned as ``failure``.
+
+        :raises Transient: any other S3 failure (reason ``retention``).
         """
+        address = _address(bucket, key, version_id)
         wanted = last_modified + timedelta(days=choice.days)
-        return self.retain(bucket, key, version_id, wanted, choice.name)
+        mode: str | None = None
+        until: datetime | None = None
+        changed = False
+        try:
+            mode, until, changed = self._lock(address, wanted, now)
+            changed = self._tag(address, choice.deletion) or changed
+        except _Refused as refused:
+            return AppliedRetention(choice.name, mode, until, changed, str(refused))
+        return AppliedRetention(choice.name, mode, until, changed)
 
     def retain(
         self,
@@ -227,27 +301,53 @@ class RetentionApplier:
         version_id: str | None,
         wanted: datetime,
         name: str,
-    ) -> AppliedRetention:
+    ) -> RetainedVersion:
         """Lock the version (None: the key's current version) until ``wanted`` or the later date
         it already has, and tag it ``retention-class=<name>``.
 
         :raises Transient: any S3 failure (reason ``retention``).
         """
         address = _address(bucket, key, version_id)
-        mode, until = self._existing(address)
-        changed = False
-        if until is None or until < wanted:
-            # A COMPLIANCE retention can be extended but never weakened to GOVERNANCE.
-            mode = "COMPLIANCE" if mode == "COMPLIANCE" else self._mode
-            self._call(
-                "PutObjectRetention",
-                lambda: self._client.put_object_retention(
-                    **address, Retention={"Mode": mode, "RetainUntilDate": wanted}
-                ),
-            )
-            until, changed = wanted, True
+        mode, until, changed = self._lock(address, wanted, None)
         changed = self._tag(address, name) or changed
-        return AppliedRetention(name, mode or self._mode, until, changed)
+        return RetainedVersion(name, mode or self._mode, until or wanted, changed)
+
+    def tag(self, bucket: str, key: str, version_id: str | None, name: str) -> bool:
+        """Only merge ``retention-class=<name>`` into the version's tags (None: the current
+        version); False when it already had it. :raises Transient: any S3 failure."""
+        return self._tag(_address(bucket, key, version_id), name)
+
+    def hold(self, bucket: str, key: str, version_id: str | None) -> str | None:
+        """Put a legal hold ON on the version; the failure S3 refused for good, if any.
+
+        :raises Transient: any other S3 failure (reason ``retention``).
+        """
+        address = _address(bucket, key, version_id)
+        try:
+            self._call(
+                "PutObjectLegalHold",
+                lambda: self._client.put_object_legal_hold(**address, LegalHold={"Status": "ON"}),
+            )
+        except _Refused as refused:
+            return str(refused)
+        return None
+
+    def _lock(
+        self, address: Mapping[str, Any], wanted: datetime, now: datetime | None
+    ) -> tuple[str | None, datetime | None, bool]:
+        """The version's mode and date after locking it until ``wanted`` unless it already is
+        locked as long, or ``wanted`` is not after ``now``; whether it was written."""
+        mode, until = self._existing(address)
+        if (now is not None and wanted <= now) or (until is not None and until >= wanted):
+            return mode, until, False
+        # A COMPLIANCE retention can be extended but never weakened to GOVERNANCE.
+        new_mode = "COMPLIANCE" if mode == "COMPLIANCE" else self._mode
+        lock = {"Mode": new_mode, "RetainUntilDate": wanted}
+        self._call(
+            "PutObjectRetention",
+            lambda: self._client.put_object_retention(**address, Retention=lock),  # type: ignore[arg-type]
+        )
+        return new_mode, wanted, True
 
     def _existing(self, address: Mapping[str, Any]) -> tuple[str | None, datetime | None]:
         try:
@@ -262,26 +362,19 @@ class RetentionApplier:
         until = retention.get("RetainUntilDate")
         return retention.get("Mode"), until if isinstance(until, datetime) else None
 
-    def tag(self, bucket: str, key: str, version_id: str | None, name: str) -> bool:
-        """Only merge ``retention-class=<name>`` into the version's tags (None: the current
-        version); False when it already had it. :raises Transient: any S3 failure."""
-        return self._tag(_address(bucket, key, version_id), name)
-
-    def _tag(self, address: Mapping[str, Any], name: str) -> bool:
+    def _tag(self, address: Mapping[str, Any], name: str | None) -> bool:
         response = self._call(
             "GetObjectTagging", lambda: self._client.get_object_tagging(**address)
         )
         tags = [dict(tag) for tag in response.get("TagSet", [])]
-        if {"Key": TAG_KEY, "Value": name} in tags:
+        others = [tag for tag in tags if tag.get("Key") != TAG_KEY]
+        merged = others if name is None else [*others, {"Key": TAG_KEY, "Value": name}]
+        if sorted(map(str, tags)) == sorted(map(str, merged)):
             return False
-        merged = [tag for tag in tags if tag.get("Key") != TAG_KEY] + [
-            {"Key": TAG_KEY, "Value": name}
-        ]
         if len(merged) > _MAX_TAGS:
-            raise Transient(
-                "retention",
-                f"the version already has {len(tags)} tags; S3 allows {_MAX_TAGS}, so "
-                f"{TAG_KEY} cannot be added",
+            raise _Refused(
+                f"PutObjectTagging: the version already has {len(tags)} tags; S3 allows "
+                f"{_MAX_TAGS}, so {TAG_KEY} cannot be added"
             )
         self._call(
             "PutObjectTagging",
@@ -305,4 +398,7 @@ def _address(bucket: str, key: str, version_id: str | None) -> dict[str, Any]:
 
 
 def _failed(operation: str, error: ClientError | BotoCoreError) -> Transient:
-    return Transient("retention", f"{operation} failed: {error_code(error)}")
+    code = error_code(error)
+    if code in PERMANENT_CODES:
+        return _Refused(f"{operation} refused: {code}")
+    return Transient("retention", f"{operation} failed: {code}")
