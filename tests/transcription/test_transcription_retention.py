@@ -168,7 +168,12 @@ def test_every_output_gets_the_recordings_retention_and_class_tag(
     locked: tuple[Aws, LockedS3], transcribe: Transcribe, output: Output
 ) -> None:
     aws, s3 = locked
-    _recording(aws, retentionClass="trading", retainUntil="2033-11-22T12:01:20.000Z")
+    _recording(
+        aws,
+        retentionClass="trading",
+        deletionClass="trading",
+        retainUntil="2033-11-22T12:01:20.000Z",
+    )
     _written(aws, tags=[{"Key": "team", "Value": "a"}])
     runtime = _runtime(aws, s3, transcribe, output, POLICY)
     invoke(runtime, action="record", plan=a_plan(redaction=REDACTION), status=STATUS)
@@ -185,6 +190,27 @@ def test_every_output_gets_the_recordings_retention_and_class_tag(
         "trading",
         "2033-11-22T12:01:20.000Z",
     )
+
+
+def test_a_recording_no_class_rule_may_delete_leaves_its_transcripts_untagged(
+    locked: tuple[Aws, LockedS3], transcribe: Transcribe, output: Output
+) -> None:
+    # Locked by "trading", but another candidate class keeps the call for ever (no deletionClass):
+    # the transcripts are locked as long and carry no class tag, so no class rule expires them.
+    aws, s3 = locked
+    _recording(aws, retentionClass="trading", retainUntil="2033-11-22T12:01:20.000Z")
+    _written(
+        aws, tags=[{"Key": "retention-class", "Value": "support"}, {"Key": "team", "Value": "a"}]
+    )
+    invoke(
+        _runtime(aws, s3, transcribe, output, POLICY),
+        action="record",
+        plan=a_plan(redaction=REDACTION),
+        status=STATUS,
+    )
+    for key in FILES.values():
+        assert _lock(aws, key) == ("GOVERNANCE", UNTIL)
+        assert _tags(aws, key) == [{"Key": "team", "Value": "a"}]
 
 
 def test_the_mode_is_the_policys(
@@ -207,7 +233,12 @@ def test_a_later_retention_of_an_output_is_never_shortened(
     locked: tuple[Aws, LockedS3], transcribe: Transcribe, output: Output
 ) -> None:
     aws, s3 = locked
-    _recording(aws, retentionClass="trading", retainUntil="2033-11-22T12:01:20.000Z")
+    _recording(
+        aws,
+        retentionClass="trading",
+        deletionClass="trading",
+        retainUntil="2033-11-22T12:01:20.000Z",
+    )
     _written(aws)
     later = UNTIL + timedelta(days=400)
     key = FILES["transcriptKey"]
@@ -231,7 +262,12 @@ def test_a_retention_already_ended_only_tags(
     locked: tuple[Aws, LockedS3], transcribe: Transcribe, output: Output
 ) -> None:
     aws, s3 = locked
-    _recording(aws, retentionClass="trading", retainUntil="2026-01-01T00:00:00.000Z")
+    _recording(
+        aws,
+        retentionClass="trading",
+        deletionClass="trading",
+        retainUntil="2026-01-01T00:00:00.000Z",
+    )
     _written(aws)
     invoke(
         _runtime(aws, s3, transcribe, output, POLICY),
@@ -252,7 +288,12 @@ def test_without_a_retention_policy_nothing_is_locked_or_tagged(
     locked: tuple[Aws, LockedS3], transcribe: Transcribe, output: Output
 ) -> None:
     aws, s3 = locked
-    _recording(aws, retentionClass="trading", retainUntil="2033-11-22T12:01:20.000Z")
+    _recording(
+        aws,
+        retentionClass="trading",
+        deletionClass="trading",
+        retainUntil="2033-11-22T12:01:20.000Z",
+    )
     _written(aws)
     invoke(
         _runtime(aws, s3, transcribe, output, None),
@@ -289,7 +330,12 @@ def test_a_refused_s3_call_is_transient_and_nothing_is_cataloged(
     locked: tuple[Aws, LockedS3], transcribe: Transcribe, output: Output, operation: str
 ) -> None:
     aws, s3 = locked
-    _recording(aws, retentionClass="trading", retainUntil="2033-11-22T12:01:20.000Z")
+    _recording(
+        aws,
+        retentionClass="trading",
+        deletionClass="trading",
+        retainUntil="2033-11-22T12:01:20.000Z",
+    )
     _written(aws)
     s3.fail = operation
     with pytest.raises(Transient, match="AccessDenied") as raised:
@@ -309,7 +355,12 @@ def test_a_retried_record_after_a_failure_completes(
     locked: tuple[Aws, LockedS3], transcribe: Transcribe, output: Output
 ) -> None:
     aws, s3 = locked
-    _recording(aws, retentionClass="trading", retainUntil="2033-11-22T12:01:20.000Z")
+    _recording(
+        aws,
+        retentionClass="trading",
+        deletionClass="trading",
+        retainUntil="2033-11-22T12:01:20.000Z",
+    )
     _written(aws)
     runtime = _runtime(aws, s3, transcribe, output, POLICY)
     s3.fail = "put_object_tagging"
@@ -325,7 +376,12 @@ def test_the_failure_is_recorded_with_its_reason_after_retries(
     locked: tuple[Aws, LockedS3], transcribe: Transcribe, output: Output
 ) -> None:
     aws, s3 = locked
-    _recording(aws, retentionClass="trading", retainUntil="2033-11-22T12:01:20.000Z")
+    _recording(
+        aws,
+        retentionClass="trading",
+        deletionClass="trading",
+        retainUntil="2033-11-22T12:01:20.000Z",
+    )
     _written(aws)
     runtime = _runtime(aws, s3, transcribe, output, POLICY)
     s3.fail = "put_object_retention"
@@ -373,7 +429,7 @@ def test_outputs_are_addressed_at_their_current_version() -> None:
             RetentionApplier(client, "GOVERNANCE"),
             a_plan(),
             [FILES["transcriptKey"]],
-            RecordRetention("trading", UNTIL),
+            RecordRetention("trading", UNTIL, "trading"),
             datetime(2026, 11, 24, tzinfo=UTC),
         )
         stubber.assert_no_pending_responses()

@@ -301,20 +301,23 @@ class RetentionApplier:
         version_id: str | None,
         wanted: datetime,
         name: str,
+        deletion: str | None,
     ) -> RetainedVersion:
         """Lock the version (None: the key's current version) until ``wanted`` or the later date
-        it already has, and tag it ``retention-class=<name>``.
+        it already has (``name``: the lock's class), and tag it ``retention-class=<deletion>``
+        (None: remove a ``retention-class`` tag it has, so no class rule expires it).
 
         :raises Transient: any S3 failure (reason ``retention``).
         """
         address = _address(bucket, key, version_id)
         mode, until, changed = self._lock(address, wanted, None)
-        changed = self._tag(address, name) or changed
+        changed = self._tag(address, deletion) or changed
         return RetainedVersion(name, mode or self._mode, until or wanted, changed)
 
-    def tag(self, bucket: str, key: str, version_id: str | None, name: str) -> bool:
-        """Only merge ``retention-class=<name>`` into the version's tags (None: the current
-        version); False when it already had it. :raises Transient: any S3 failure."""
+    def tag(self, bucket: str, key: str, version_id: str | None, name: str | None) -> bool:
+        """Only merge ``retention-class=<name>`` into the version's tags (``version_id`` None: the
+        current version; ``name`` None: remove the tag); False when nothing changed.
+        :raises Transient: any S3 failure."""
         return self._tag(_address(bucket, key, version_id), name)
 
     def hold(self, bucket: str, key: str, version_id: str | None) -> str | None:

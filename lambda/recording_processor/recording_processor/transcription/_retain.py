@@ -8,8 +8,9 @@ the redacted and unredacted transcripts, the redacted audio; all under
 * the Object Lock retention until the ``REC#`` item's ``retainUntil``, in the mode of the
   ``RETENTION`` policy (the processor's variable), never shortening one the object already has
   (a later date is kept, and a COMPLIANCE retention keeps its mode);
-* the tag ``retention-class=<the REC item's retentionClass>`` merged into the object's tags, so
-  the class's lifecycle rule for ``transcripts/`` expires it with the recording.
+* the tag ``retention-class=<the REC item's deletionClass>`` merged into the object's tags, so
+  the class's lifecycle rule for ``transcripts/`` expires it with the recording; a recording with
+  no ``deletionClass`` (no class rule may expire it) leaves its transcripts untagged too.
 
 Each call addresses the key's current version (what the job has just written). A ``retainUntil``
 already past locks nothing (S3 refuses a date in the past) but still tags. No ``RETENTION``, or a
@@ -50,10 +51,12 @@ _OUTPUTS = ("transcriptKey", "redactedTranscriptKey", "redactedMediaKey")
 
 @dataclass(frozen=True)
 class RecordRetention:
-    """What a recording carries: its class and the end of its lock (None: not known)."""
+    """What a recording carries: its lock's class, the end of its lock (None: not known) and the
+    class whose lifecycle rule deletes it (None: no class rule does)."""
 
     name: str
     retain_until: datetime | None
+    deletion: str | None = None
 
 
 def retention_of(rec: Mapping[str, Any] | None) -> RecordRetention | None:
@@ -64,9 +67,11 @@ def retention_of(rec: Mapping[str, Any] | None) -> RecordRetention | None:
     name = (rec or {}).get("retentionClass")
     if not isinstance(name, str) or not name:
         return None
+    deletion = (rec or {}).get("deletionClass")
+    deletion = deletion if isinstance(deletion, str) and deletion else None
     until = (rec or {}).get("retainUntil")
     if until is None:
-        return RecordRetention(name, None)
+        return RecordRetention(name, None, deletion)
     try:
         moment = datetime.fromisoformat(str(until))
     except ValueError:
@@ -75,7 +80,7 @@ def retention_of(rec: Mapping[str, Any] | None) -> RecordRetention | None:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return RecordRetention(name, moment)
+    return RecordRetention(name, moment, deletion)
 
 
 def output_keys(plan: Mapping[str, Any], status: Mapping[str, Any], prefix: str) -> list[str]:
@@ -117,9 +122,11 @@ def retain_outputs(
     latest: datetime | None = None
     for key in keys:
         if retention.retain_until is None or retention.retain_until <= now:
-            applier.tag(plan["bucket"], key, None, retention.name)
+            applier.tag(plan["bucket"], key, None, retention.deletion)
             continue
-        applied = applier.retain(plan["bucket"], key, None, retention.retain_until, retention.name)
+        applied = applier.retain(
+            plan["bucket"], key, None, retention.retain_until, retention.name, retention.deletion
+        )
         latest = applied.retain_until if latest is None else max(latest, applied.retain_until)
     return {
         "retentionClass": retention.name,
