@@ -177,3 +177,21 @@ def test_function_may_send_task_success_on_the_recording_machine_only(template: 
     every_action = json.dumps(template.find_resources("AWS::IAM::ManagedPolicy"))
     assert "states:SendTaskFailure" not in every_action
     assert "states:SendTaskHeartbeat" not in every_action
+
+
+def test_rules_and_their_dead_letter_queue_are_exposed() -> None:
+    from aws_cdk import aws_events as events
+    from aws_cdk import aws_sqs as sqs
+
+    from tests.constructs.conftest import make_stack
+
+    stack = make_stack()
+    recording = CallRecording(stack, "CallRecording", transcription=TranscriptionOptions())
+    transcription = recording.transcription
+    assert transcription is not None
+    assert [rule.node.id for rule in transcription.job_event_rules] == [
+        "StandardJobEventRule",
+        "CallAnalyticsJobEventRule",
+    ]
+    assert all(isinstance(rule, events.Rule) for rule in transcription.job_event_rules)
+    assert isinstance(transcription.job_event_dead_letter_queue, sqs.Queue)
