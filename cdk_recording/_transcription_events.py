@@ -10,13 +10,15 @@ dead-letter queue, like the ``Recording Available`` rule's; a lost event only me
 timeout and status read see the job's end instead.
 
 **SendTaskSuccess's resource.** The Service Authorization Reference lists no resource type for
-``states:SendTaskSuccess`` (which would mean ``Resource: "*"``), yet Step Functions authorizes a
-callback task's token against its state machine: an AccessDenied names
-``...:stateMachine:<name>`` as the resource, and aws-cdk-lib's own ``grantTaskResponse`` scopes
-to the state machine ARN. The grant is that ARN, the tightest AWS evaluates (an execution ARN
-never matches). Were it ever refused, the function's error shows it (the job-event invocation
-fails, and Lambda's metrics count it) while every execution still finishes through its status
-reads.
+``states:SendTaskSuccess`` (as quoted in 2024, which would mean ``Resource: "*"``), yet Step
+Functions authorizes a callback task's token against the task's state machine: a reported
+AccessDenied for ``SendTaskFailure`` names ``arn:aws:states:...:stateMachine:<name>`` as the
+resource (NOAA-OWP/hydrovis#837), the aws-cdk maintainers found a Lambda callback task's
+``SendTask*`` allowed when scoped to its state machine (aws/aws-cdk#8486), and aws-cdk-lib
+2.275's ``grantTaskResponse`` scopes to the state machine ARN. The grant is that ARN, the
+tightest resource AWS evaluates (an execution ARN would not match). Were it ever refused, the
+function's error shows it (the job-event invocation fails, and Lambda's metrics count it) while
+every execution still finishes through its status reads.
 """
 
 from __future__ import annotations
