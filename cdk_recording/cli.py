@@ -304,7 +304,7 @@ def _add_simulate(subcommands: Subcommands) -> None:
         "--transcription-options",
         metavar="JSON|@FILE",
         help="with --transcribe: the TRANSCRIPTION options of the transcription function, as "
-        'JSON or @file (for example \'{"redaction": {"output": "redacted"}}\')',
+        "JSON or @file (default: the construct's defaults, PCI redaction on)",
     )
     parser.add_argument(
         "--transcription-fails",
@@ -323,6 +323,9 @@ def _run_simulate(args: argparse.Namespace) -> int:
         TranscriptionPlan,
         read_config,
         simulate,
+    )
+    from cdk_recording.testing._transcription_report import (
+        DEFAULT_OPTIONS as DEFAULT_TRANSCRIPTION_OPTIONS,
     )
 
     for flag, given in (
@@ -349,7 +352,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
         transcription = None
         if args.transcribe:
             options = (
-                {}
+                dict(DEFAULT_TRANSCRIPTION_OPTIONS)
                 if args.transcription_options is None
                 else read_config(args.transcription_options, option="--transcription-options")
             )

@@ -32,14 +32,39 @@ AVAILABLE = "Transcript Available"
 FAILED = "Transcription Failed"
 
 
+#: The ``TRANSCRIPTION`` document of ``TranscriptionOptions()`` (the construct's defaults), written
+#: out so that playing a call does not load the CDK libraries; a test keeps the two equal.
+DEFAULT_OPTIONS: Mapping[str, Any] = {
+    "languageCode": "en-US",
+    "identifyLanguage": False,
+    "languageOptions": [],
+    "callAnalytics": True,
+    "redaction": {
+        "entityTypes": [
+            "CREDIT_DEBIT_NUMBER",
+            "CREDIT_DEBIT_CVV",
+            "CREDIT_DEBIT_EXPIRY",
+            "PIN",
+            "BANK_ACCOUNT_NUMBER",
+            "BANK_ROUTING",
+            "SSN",
+        ],
+        "output": "redacted",
+    },
+    "vocabularyName": None,
+    "summarization": False,
+    "outputPrefix": "transcripts",
+}
+
+
 @dataclass(frozen=True)
 class TranscriptionPlan:
     """How the transcription of each delivered recording is played.
 
     :param options: the transcription function's ``TRANSCRIPTION`` options (the JSON object the
         construct writes: ``languageCode``, ``callAnalytics``, ``redaction``, ...), checked by the
-        runtime's own parser when the double is built. Default: every default (en-US, Call
-        Analytics, no redaction).
+        runtime's own parser when the double is built. Default: :data:`DEFAULT_OPTIONS`, what
+        ``TranscriptionOptions()`` writes (en-US, Call Analytics, PCI redaction, redacted output only).
     :param job: how the stubbed job ends: ``completed`` (a stand-in transcript is written) or
         ``failed`` (with ``failure_reason``). Default: ``completed``.
     :param polls: the status read that finds the job ended (1 to 240; the reads before it say
@@ -49,7 +74,7 @@ class TranscriptionPlan:
         allowed).
     """
 
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
     job: JobOutcome = "completed"
     polls: int = 1
     failure_reason: str = "Injected failure"

@@ -42,6 +42,7 @@ from cdk_recording.testing import (
 )
 from cdk_recording.testing._arrival_transcribe import _disagreements
 from cdk_recording.testing._transcribe_stub import stand_in_transcript
+from cdk_recording.testing._transcription_report import DEFAULT_OPTIONS
 
 AVAILABLE = "Transcript Available"
 FAILED = "Transcription Failed"
@@ -72,12 +73,18 @@ def transcription_of(report: CallReport) -> TranscriptionReport:
     return report.arrival.transcription
 
 
+#: The construct's defaults with redaction off (``TranscriptionOptions(redaction=False)``).
+UNREDACTED = TranscriptionPlan(
+    options={key: value for key, value in DEFAULT_OPTIONS.items() if key != "redaction"}
+)
+
+
 def stored_json(double: ArrivalDouble, bucket: str, key: str) -> Any:
     return json.loads(double.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def test_stereo_leg_a_of_an_inbound_call_gets_a_call_analytics_job(double: ArrivalDouble) -> None:
-    report = run(double)
+    report = run(double, plan=UNREDACTED)
     assert report.ok, report.to_text()
     transcription = transcription_of(report)
     [recording] = report.recordings
@@ -157,7 +164,7 @@ def test_leg_a_of_an_outbound_call_reverses_the_roles(double: ArrivalDouble) -> 
 
 
 def test_a_mono_recording_gets_a_standard_job(double: ArrivalDouble) -> None:
-    report = run(double, track="INCOMING")
+    report = run(double, plan=UNREDACTED, track="INCOMING")
     assert report.ok, report.to_text()
     transcription = transcription_of(report)
     [run_] = transcription.runs
@@ -276,7 +283,9 @@ def test_the_command_prints_the_transcript_record(capsys: pytest.CaptureFixture[
     assert "TRANSCRIPT#" in section
     assert "status completed" in section
     assert "channelRoles 0 CUSTOMER 1 AGENT" in section
-    assert "[00:00:08.180] CUSTOMER: Sure, it is 4111 1111 1111 1111." in section
+    # The construct's defaults redact the card number; the served transcript is the redacted one.
+    assert "[00:00:08.180] CUSTOMER: Sure, it is [PII]." in section
+    assert "4111" not in section
     assert f"{AVAILABLE} " in section
     assert "transcription problems: none" in section
 
@@ -446,3 +455,10 @@ def test_the_stand_in_transcript_follows_the_recording(
     assert [t.text.replace("4111 1111 1111 1111", "[PII]") for t in plain] == [
         t.text for t in redacted
     ]
+
+
+def test_default_options_are_the_constructs_defaults() -> None:
+    from cdk_recording import TranscriptionOptions
+
+    assert dict(DEFAULT_OPTIONS) == TranscriptionOptions().to_config()
+    assert TranscriptionPlan().options == TranscriptionOptions().to_config()
