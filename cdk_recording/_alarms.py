@@ -109,7 +109,7 @@ ALARMS: dict[str, AlarmSpec] = {
         AlarmSpec(
             "TranscriptionFailed",
             "Recordings could not be transcribed (a job failed, was rejected or did not finish in "
-            "4 hours, or the catalog could not be written): those calls have no transcript.",
+            "5 hours, or the catalog could not be written): those calls have no transcript.",
             "Open the transcription state machine's failed executions (Step Functions console) "
             "for the error and cause; the catalog's TRANSCRIPT# item and the Transcription Failed "
             "event carry the reason. Fix it, then run the backfill for that day.",

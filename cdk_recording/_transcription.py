@@ -1,12 +1,15 @@
 """Post-call transcription: Amazon Transcribe jobs for delivered recordings, on Step Functions.
 
 ``Recording Available`` (the catalog's event) -> an EventBridge rule -> the per-recording state
-machine (plan, start, poll, record; see ``_transcription_flow``) -> the transcription function
+machine (plan, start, await the job's event or read its status, record; see
+``_transcription_flow``) -> the transcription function
 (``recording_processor.transcription.handler.handler``, in the catalog's processor asset) ->
 Amazon Transcribe, which reads the recording and writes its outputs under
 ``transcripts/<transactionId>/`` of the recording bucket through a data access role (that role is
-also what lets Transcribe queue jobs beyond the concurrency quota). The backfill state machine runs
-the same machine for every object under given key prefixes.
+also what lets Transcribe queue jobs beyond the concurrency quota). Transcribe's job state change
+events (default bus) return the waiting execution's task token through the same function (see
+``_transcription_events``). The backfill state machine runs the same machine for every object
+under given key prefixes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from cdk_recording._defaults import HANDLER_ARCHITECTURE, HANDLER_RUNTIME, LOG_R
 from cdk_recording._logs import encrypted_log_group, function_role
 from cdk_recording._retention import RETENTION_ENVIRONMENT_VARIABLE, retention_statements
 from cdk_recording._storage import RecordingStorage
+from cdk_recording._transcription_events import job_event_rules, task_success_policy
 from cdk_recording._transcription_flow import (
     BACKFILL_TIMEOUT,
     RECORDING_TIMEOUT,
@@ -276,7 +280,8 @@ class RecordingTranscription(Construct):
                 **({RETENTION_ENVIRONMENT_VARIABLE: retention} if retention is not None else {}),
             },
         )
-        """The transcription function (actions plan, start, status, record, fail)."""
+        """The transcription function (actions plan, start, status, record, fail, await,
+        job-event)."""
         acknowledge(
             role,
             ["AwsSolutions::AwsSolutions-IAM5[Resource::*]"],
@@ -317,8 +322,10 @@ class RecordingTranscription(Construct):
                 "Serverless::Serverless-LambdaDLQ",
             ],
             "Invoked synchronously by the transcription state machines, which retry and catch "
-            "its errors (every failure is cataloged and announced); a DLQ receives only "
-            "asynchronous invocations.",
+            "its errors (every failure is cataloged and announced), and asynchronously only by "
+            "the rules on Transcribe's job state change events, which have a dead-letter queue "
+            "for undeliverable events; a job event that fails in the function costs its "
+            "execution one round's timeout, after which the status read decides.",
         )
 
         # -- the state machines --------------------------------------------------------------------
@@ -405,6 +412,17 @@ class RecordingTranscription(Construct):
             ],
         )
         """The rule on the catalog's bus that starts the machine for each delivered recording."""
+
+        # -- the job events that end a wait ------------------------------------------------------
+        self.job_event_dead_letter_queue = queue(
+            self, "JobEventDeadLetters", None, dead_letter=True
+        )
+        """Transcribe job state change events EventBridge could not hand to the function."""
+        self.job_event_rules = job_event_rules(
+            self, function=self.function, dead_letter_queue=self.job_event_dead_letter_queue
+        )
+        """The rules on the default bus (standard and Call Analytics jobs, COMPLETED or FAILED)."""
+        task_success_policy(self, "WakePolicy", role=role, state_machine=self.state_machine)
 
         cdk.CfnOutput(
             self,

@@ -3,20 +3,44 @@
 Per recording (input: a ``Recording Available`` detail, or ``{"bucket", "key"}``)::
 
     Init -> Plan -> Skip? --skip--> Skipped (succeed)
-                      `-> StartJob (retries TranscribeThrottled: 2 s, x2, 8 attempts, full jitter)
-                          -> WaitForJob (60 s) -> GetJobStatus -> CountPoll -> JobDone?
+                      `-> StartJob (retries TranscribeThrottled: 2 s, x2, at most 300 s apart,
+                          20 attempts, full jitter)
+                          -> JobRunning? --already COMPLETED or FAILED--> GetJobStatus
+                               `-> AwaitJobEvent (.waitForTaskToken, 10 minutes)
+                                     token sent back, or States.Timeout -> GetJobStatus
+                          GetJobStatus -> CountRound -> JobDone?
                                COMPLETED -> RecordTranscript -> Transcribed (succeed)
                                FAILED    -> JobFailed -> RecordFailure -> TranscriptionFailed (fail)
-                               240 polls -> PollsExhausted -> RecordFailure
-                               otherwise -> WaitForJob
-    Any error of Plan, StartJob, GetJobStatus or RecordTranscript -> RecordFailure. Every task
-    retries the runtime's Transient errors (2 s, x2, 5 attempts, full jitter); GetJobStatus also
-    retries TranscribeThrottled.
+                               30 rounds -> PollsExhausted -> RecordFailure
+                               otherwise -> AwaitJobEvent
+    Any other error of Plan, StartJob, AwaitJobEvent, GetJobStatus or RecordTranscript ->
+    RecordFailure. Every task retries the runtime's Transient errors (2 s, x2, 5 attempts, full
+    jitter); GetJobStatus also retries TranscribeThrottled like StartJob.
 
-The state document is ``{"recording", "plan", "job", "status", "poll": {"count"}, "error"}``;
-``plan`` starts as JSON null so that a failure before planning still reaches ``fail`` with
-``"plan": null`` (the contract's input). Transcribe's job state change events are best effort, so
-the bounded poll is the mechanism; a job queued by Transcribe is simply polled for longer.
+**Event and poll.** ``AwaitJobEvent`` calls the function with ``{"action": "await", "taskToken"}``:
+it stores the task token on the ``TRANSCRIPT#<callId>`` item, then reads the job once and, when
+the job has already finished, returns the token itself (so a job that finished before the token
+was stored is not missed). Transcribe's ``Transcribe Job State Change`` / ``Call Analytics Job
+State Change`` event (default bus, a rule of ``RecordingTranscription``) calls the function with
+``{"action": "job-event"}``, which returns the stored token with ``SendTaskSuccess``. Those
+events are best effort: when none comes, the task times out after 10 minutes and the status read
+decides. A round reads the job twice in at most 10 minutes (when the token is stored, and after
+the wait), a fifth of the former 60-second poll's Get*Job calls: 5,000 waiting recordings read
+about 17 times a second, under the 20-a-second GetCallAnalyticsJob quota, where the poll needed
+83. The job's end is seen within seconds when its event arrives.
+A job still queued or running goes round again, at most :data:`MAX_ROUNDS` times (5 hours).
+
+**Bounds.** A throttled start or status read is retried for up to about 68 minutes (20 attempts,
+delays doubling from 2 s and capped at 300 s: 510 s + 12 x 300 s = 4,110 s at most; full jitter
+draws each delay between 0 and that cap, so about half of it on average): a burst of thousands of
+recordings outlasts Transcribe's start rate (10 Call Analytics and 25 standard starts a second)
+instead of failing. The machine's timeout (:data:`RECORDING_TIMEOUT`, 8 hours) covers the
+start's retries, the 30 rounds and their status reads' retries, so the round counter, which
+records the failure, binds first.
+
+The state document is ``{"recording", "plan", "job", "wake", "status", "poll": {"count"},
+"error"}``; ``plan`` starts as JSON null so that a failure before planning still reaches ``fail``
+with ``"plan": null`` (the contract's input).
 
 Backfill (input ``{"prefixes": ["recordings/2026/01/", ...]}``, 1 to 366 entries)::
 
@@ -39,12 +63,14 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 __all__ = [
+    "AWAIT_TIMEOUT",
     "BACKFILL_TIMEOUT",
-    "MAX_POLLS",
     "MAX_PREFIXES",
-    "POLL_INTERVAL",
+    "MAX_ROUNDS",
     "RECORDING_TIMEOUT",
     "THROTTLED_ERROR",
+    "THROTTLED_MAX_ATTEMPTS",
+    "THROTTLED_MAX_DELAY",
     "TOLERATED_FAILURE_PERCENTAGE",
     "TRANSIENT_ERROR",
     "backfill_definition",
@@ -56,12 +82,18 @@ THROTTLED_ERROR = "TranscribeThrottled"
 #: The error name the runtime raises when a catalog or EventBridge call failed; every action is
 #: idempotent, so it is retried before the failure is recorded.
 TRANSIENT_ERROR = "Transient"
-#: How long the machine waits between two status reads of a job.
-POLL_INTERVAL = cdk.Duration.seconds(60)
-#: Status reads before the job is given up: 240 x 60 s = 4 hours, Transcribe's longest audio.
-MAX_POLLS = 240
-#: The whole execution: the polls, plus the throttling retries and the catalog writes.
-RECORDING_TIMEOUT = cdk.Duration.hours(5)
+#: How long one round waits for the job's state change event before the status is read anyway.
+AWAIT_TIMEOUT = cdk.Duration.minutes(10)
+#: Rounds (an await, then a status read) before the job is given up: 30 x 10 minutes = 5 hours,
+#: Transcribe's longest audio (4 hours) plus time in Transcribe's queue.
+MAX_ROUNDS = 30
+#: Throttled starts and status reads: attempts, and the longest delay between two of them.
+THROTTLED_MAX_ATTEMPTS = 20
+THROTTLED_MAX_DELAY = cdk.Duration.seconds(300)
+#: The whole execution: the start's throttling retries (about 68 minutes at most), the rounds
+#: (5 hours) and their status reads' retries, and the catalog writes; the round counter binds
+#: first, so the failure is recorded.
+RECORDING_TIMEOUT = cdk.Duration.hours(8)
 #: Prefixes one backfill execution accepts: a year of day prefixes.
 MAX_PREFIXES = 366
 #: Failed recordings a backfill of one prefix tolerates before it stops (failed transcriptions
@@ -69,6 +101,16 @@ MAX_PREFIXES = 366
 TOLERATED_FAILURE_PERCENTAGE = 10
 #: A backfill of a year at the default concurrency: days of work; Standard workflows allow a year.
 BACKFILL_TIMEOUT = cdk.Duration.days(30)
+
+
+def _retry_transient(task: sfn.TaskStateBase) -> None:
+    task.add_retry(
+        errors=[TRANSIENT_ERROR],
+        interval=cdk.Duration.seconds(2),
+        backoff_rate=2,
+        max_attempts=5,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
 
 
 def _invoke(
@@ -82,32 +124,29 @@ def _invoke(
         payload_response_only=True,
         result_path=path,
     )
-    task.add_retry(
-        errors=[TRANSIENT_ERROR],
-        interval=cdk.Duration.seconds(2),
-        backoff_rate=2,
-        max_attempts=5,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
+    _retry_transient(task)
     return task
 
 
 def _retry_throttling(task: tasks.LambdaInvoke) -> None:
+    # A burst of recordings can meet the start quota for a long time: keep trying for about an
+    # hour, each delay drawn at random up to its cap so that the executions spread out.
     task.add_retry(
         errors=[THROTTLED_ERROR],
         interval=cdk.Duration.seconds(2),
         backoff_rate=2,
-        max_attempts=8,
+        max_delay=THROTTLED_MAX_DELAY,
+        max_attempts=THROTTLED_MAX_ATTEMPTS,
         jitter_strategy=sfn.JitterType.FULL,
     )
 
 
 def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.IChainable:
-    """The per-recording definition: plan, start, poll, record (or fail)."""
+    """The per-recording definition: plan, start, await the job's event or poll, record (or fail)."""
     init = sfn.Pass(
         scope,
         "Init",
-        comment="Keep the input; plan is null until planned, polls start at 0",
+        comment="Keep the input; plan is null until planned, rounds start at 0",
         parameters={
             "recording.$": "$",
             "plan.$": "States.StringToJson('null')",
@@ -123,7 +162,25 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
     )
     start = _invoke(scope, "StartJob", function, {"action": "start", "plan.$": "$.plan"}, "$.job")
     _retry_throttling(start)
-    wait = sfn.Wait(scope, "WaitForJob", time=sfn.WaitTime.duration(POLL_INTERVAL))
+    await_event = tasks.LambdaInvoke(
+        scope,
+        "AwaitJobEvent",
+        comment="Store the task token for the job's state change event; the status is read "
+        "when the event returns it or after the timeout",
+        lambda_function=function,
+        integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload=sfn.TaskInput.from_object(
+            {
+                "action": "await",
+                "taskToken": sfn.JsonPath.task_token,
+                "plan.$": "$.plan",
+                "job.$": "$.job",
+            }
+        ),
+        task_timeout=sfn.Timeout.duration(AWAIT_TIMEOUT),
+        result_path="$.wake",
+    )
+    _retry_transient(await_event)
     status = _invoke(
         scope,
         "GetJobStatus",
@@ -131,11 +188,11 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
         {"action": "status", "jobName.$": "$.job.jobName", "jobType.$": "$.job.jobType"},
         "$.status",
     )
-    # Get*Job allows 20 requests per second per account: many recordings polling at once can hit it.
+    # Get*Job allows 20 requests per second per account: many recordings reading at once can hit it.
     _retry_throttling(status)
     count = sfn.Pass(
         scope,
-        "CountPoll",
+        "CountRound",
         parameters={"count.$": "States.MathAdd($.poll.count, 1)"},
         result_path="$.poll",
     )
@@ -173,28 +230,43 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
         "PollsExhausted",
         parameters={
             "Error": "TranscriptionTimedOut",
-            "Cause": f"The job did not finish within {MAX_POLLS} status reads "
-            f"{POLL_INTERVAL.to_seconds()} seconds apart",
+            "Cause": f"The job did not finish within {MAX_ROUNDS} rounds of waiting up to "
+            f"{AWAIT_TIMEOUT.to_minutes()} minutes for its event and reading its status",
         },
         result_path="$.error",
     ).next(record_failure)
-    for step in (plan, start, status, record):
+    # No event within the timeout is the normal case the status read is there for.
+    await_event.add_catch(status, errors=["States.Timeout"], result_path="$.wake")
+    for step in (plan, start, await_event, status, record):
         step.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
 
     # A Choice cannot catch: a missing field must fall through to the loop, not fail the
     # execution before the failure is recorded.
-    def status_is(value: str) -> sfn.Condition:
+    def status_is(path: str, value: str) -> sfn.Condition:
         return sfn.Condition.and_(
-            sfn.Condition.is_present("$.status.status"),
-            sfn.Condition.string_equals("$.status.status", value),
+            sfn.Condition.is_present(path),
+            sfn.Condition.string_equals(path, value),
         )
 
     done = (
         sfn.Choice(scope, "JobDone?")
-        .when(status_is("COMPLETED"), record)
-        .when(status_is("FAILED"), job_failed)
-        .when(sfn.Condition.number_greater_than_equals("$.poll.count", MAX_POLLS), polls_exhausted)
-        .otherwise(wait)
+        .when(status_is("$.status.status", "COMPLETED"), record)
+        .when(status_is("$.status.status", "FAILED"), job_failed)
+        .when(sfn.Condition.number_greater_than_equals("$.poll.count", MAX_ROUNDS), polls_exhausted)
+        .otherwise(await_event)
+    )
+    status.next(count.next(done))
+    await_event.next(status)
+    # A job that was already started by an earlier attempt may have finished: no event will come.
+    running = (
+        sfn.Choice(scope, "JobRunning?")
+        .when(
+            sfn.Condition.or_(
+                status_is("$.job.status", "COMPLETED"), status_is("$.job.status", "FAILED")
+            ),
+            status,
+        )
+        .otherwise(await_event)
     )
     record.next(sfn.Succeed(scope, "Transcribed"))
     skip = (
@@ -206,7 +278,7 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
             ),
             sfn.Succeed(scope, "Skipped", comment="Not a recording, not delivered, or done"),
         )
-        .otherwise(start.next(wait.next(status.next(count.next(done)))))
+        .otherwise(start.next(running))
     )
     return init.next(plan.next(skip))
 

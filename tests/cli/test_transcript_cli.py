@@ -325,6 +325,26 @@ def test_json_lists_an_unfinished_transcript_and_still_fails(
     assert_one_line_error(err, "is started")
 
 
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_the_task_token_of_a_waiting_execution_is_never_printed(
+    capsys: pytest.CaptureFixture[str], aws: tuple[Table, S3Client], output: str
+) -> None:
+    table, _ = aws
+    token = "AQCEAAAAKgAAAAMAAAAAAAAAAexample-task-token"
+    table.put_item(
+        Item=item_b(
+            status="started",
+            transcriptKey=None,
+            taskToken=token,
+            taskTokenAt="2026-12-04T09:05:00.000Z",
+        )
+    )
+    code, out, err = run(capsys, TX_B, "--output", output, *WHERE)
+    assert code == 1
+    assert token not in out + err
+    assert "taskToken" not in out + err
+
+
 def test_redacted_without_redaction_is_exit_1(
     capsys: pytest.CaptureFixture[str], aws: tuple[Table, S3Client]
 ) -> None:

@@ -74,9 +74,10 @@ def test_recording_machine_has_exactly_the_documented_states(
         "Skip?",
         "Skipped",
         "StartJob",
-        "WaitForJob",
+        "JobRunning?",
+        "AwaitJobEvent",
         "GetJobStatus",
-        "CountPoll",
+        "CountRound",
         "JobDone?",
         "RecordTranscript",
         "Transcribed",
@@ -157,29 +158,26 @@ def test_plan_skip_ends_the_execution_successfully(
     assert states["Skipped"]["Type"] == "Succeed"
 
 
-def test_start_retries_throttling_with_jittered_exponential_backoff(
-    recording: tuple[dict[str, Any], dict[str, Any]],
-) -> None:
-    retries = recording[1]["States"]["StartJob"]["Retry"]
-    throttled = [r for r in retries if r["ErrorEquals"] == ["TranscribeThrottled"]]
-    assert throttled == [
-        {
-            "ErrorEquals": ["TranscribeThrottled"],
-            "IntervalSeconds": 2,
-            "BackoffRate": 2,
-            "MaxAttempts": 8,
-            "JitterStrategy": "FULL",
-        }
-    ]
-
-
 _THROTTLED_RETRY = {
     "ErrorEquals": ["TranscribeThrottled"],
     "IntervalSeconds": 2,
     "BackoffRate": 2,
-    "MaxAttempts": 8,
+    "MaxDelaySeconds": 300,
+    "MaxAttempts": 20,
     "JitterStrategy": "FULL",
 }
+
+
+def test_start_retries_throttling_for_about_an_hour_with_capped_jittered_backoff(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    retries = recording[1]["States"]["StartJob"]["Retry"]
+    throttled = [r for r in retries if r["ErrorEquals"] == ["TranscribeThrottled"]]
+    assert throttled == [_THROTTLED_RETRY]
+    # The longest the retries can wait: delays 2, 4, ... 256 s, then capped at 300 s.
+    delays = [min(2 * 2**n, 300) for n in range(20)]
+    assert sum(delays) == 4110
+    assert 3600 <= sum(delays) <= 4200
 
 
 def test_status_reads_retry_throttling_too(
@@ -189,7 +187,8 @@ def test_status_reads_retry_throttling_too(
 
 
 @pytest.mark.parametrize(
-    "state", ["Plan", "StartJob", "GetJobStatus", "RecordTranscript", "RecordFailure"]
+    "state",
+    ["Plan", "StartJob", "AwaitJobEvent", "GetJobStatus", "RecordTranscript", "RecordFailure"],
 )
 def test_every_task_retries_transient_catalog_errors(
     recording: tuple[dict[str, Any], dict[str, Any]], state: str
@@ -228,19 +227,66 @@ def test_the_fail_step_ends_the_execution_failed(
     assert states["TranscriptionFailed"]["Error"] == "TranscriptionFailed"
 
 
-def test_poll_loop_waits_60_seconds_then_reads_and_counts(
+def test_a_started_job_is_awaited_unless_it_already_finished(
     recording: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     states = recording[1]["States"]
-    assert states["StartJob"]["Next"] == "WaitForJob"
-    assert states["WaitForJob"] == {"Type": "Wait", "Seconds": 60, "Next": "GetJobStatus"}
-    assert states["GetJobStatus"]["Next"] == "CountPoll"
-    assert states["CountPoll"]["Parameters"] == {"count.$": "States.MathAdd($.poll.count, 1)"}
-    assert states["CountPoll"]["ResultPath"] == "$.poll"
-    assert states["CountPoll"]["Next"] == "JobDone?"
+    assert states["StartJob"]["Next"] == "JobRunning?"
+    choice = states["JobRunning?"]
+
+    def finished(value: str) -> dict[str, Any]:
+        return {
+            "And": [
+                {"Variable": "$.job.status", "IsPresent": True},
+                {"Variable": "$.job.status", "StringEquals": value},
+            ]
+        }
+
+    assert choice["Choices"] == [
+        {"Or": [finished("COMPLETED"), finished("FAILED")], "Next": "GetJobStatus"}
+    ]
+    assert choice["Default"] == "AwaitJobEvent"
 
 
-def test_job_done_choice_routes_completed_failed_and_bounds_the_polls(
+def test_await_hands_the_task_token_to_the_function_and_times_out_after_10_minutes(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    task = recording[1]["States"]["AwaitJobEvent"]
+    assert task["Type"] == "Task"
+    assert task["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert "TranscriptionFunction" in task["Parameters"]["FunctionName"]
+    assert task["Parameters"]["Payload"] == {
+        "action": "await",
+        "taskToken.$": "$$.Task.Token",
+        "plan.$": "$.plan",
+        "job.$": "$.job",
+    }
+    assert task["TimeoutSeconds"] == 600
+    assert task["ResultPath"] == "$.wake"
+    assert task["Next"] == "GetJobStatus"
+
+
+def test_await_timeout_reads_the_status_and_other_errors_are_recorded(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    # Catchers are tried in order: the timeout must come before the catch-all.
+    assert recording[1]["States"]["AwaitJobEvent"]["Catch"] == [
+        {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.wake", "Next": "GetJobStatus"},
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"},
+    ]
+
+
+def test_each_round_reads_the_status_and_counts(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    states = recording[1]["States"]
+    assert states["GetJobStatus"]["Next"] == "CountRound"
+    assert states["CountRound"]["Parameters"] == {"count.$": "States.MathAdd($.poll.count, 1)"}
+    assert states["CountRound"]["ResultPath"] == "$.poll"
+    assert states["CountRound"]["Next"] == "JobDone?"
+
+
+def test_job_done_choice_routes_completed_failed_and_bounds_the_rounds(
     recording: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     choice = recording[1]["States"]["JobDone?"]
@@ -254,9 +300,15 @@ def test_job_done_choice_routes_completed_failed_and_bounds_the_polls(
             "And": [present, {"Variable": "$.status.status", "StringEquals": "FAILED"}],
             "Next": "JobFailed",
         },
-        {"Variable": "$.poll.count", "NumericGreaterThanEquals": 240, "Next": "PollsExhausted"},
+        {"Variable": "$.poll.count", "NumericGreaterThanEquals": 30, "Next": "PollsExhausted"},
     ]
-    assert choice["Default"] == "WaitForJob"
+    assert choice["Default"] == "AwaitJobEvent"
+
+
+def test_no_state_waits_on_a_fixed_timer(
+    recording: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    assert all(state["Type"] != "Wait" for state in recording[1]["States"].values())
 
 
 def test_failed_and_exhausted_jobs_are_recorded_with_an_error(
@@ -275,12 +327,14 @@ def test_failed_and_exhausted_jobs_are_recorded_with_an_error(
     assert states["Transcribed"]["Type"] == "Succeed"
 
 
-def test_recording_machine_times_out_after_the_poll_bound(
+def test_recording_machine_times_out_after_the_round_bound_and_the_retries(
     recording: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     timeout = recording[1]["TimeoutSeconds"]
-    assert timeout == 5 * 3600
-    assert timeout > 240 * 60
+    assert timeout == 8 * 3600
+    # 30 rounds of 10 minutes, after a start that may retry for 4,110 s at most: the counter,
+    # which records the failure, binds before the machine's timeout, which does not.
+    assert timeout > 30 * 600 + 4110 + 3600
 
 
 @pytest.mark.parametrize("which", ["recording", "backfill"])

@@ -184,7 +184,7 @@ def test_plan_less_task_is_a_clear_error(
 
 
 def test_actions_are_the_contracts() -> None:
-    assert ACTIONS == ("plan", "start", "status", "record", "fail")
+    assert ACTIONS == ("plan", "start", "status", "record", "fail", "await", "job-event")
 
 
 def test_configuration_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

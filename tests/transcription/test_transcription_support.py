@@ -10,7 +10,7 @@ import sys
 import pytest
 
 PACKAGE = "recording_processor.transcription"
-MODULES = ["_jobs", "_options", "_plan", "_record", "handler"]
+MODULES = ["_jobs", "_options", "_plan", "_record", "_wake", "handler"]
 _DIRECTORY = pathlib.Path(importlib.import_module(PACKAGE).__file__).parent  # type: ignore[arg-type]
 
 

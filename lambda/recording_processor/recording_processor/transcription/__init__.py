@@ -8,6 +8,9 @@ the per-recording state machine, dispatched on the input's ``action``:
 * ``start`` and ``status``: the Transcribe calls (:mod:`~recording_processor.transcription._jobs`);
 * ``record`` and ``fail``: the catalog's ``TRANSCRIPT#<callId>`` item and the ``Transcript
   Available`` / ``Transcription Failed`` events (:mod:`~recording_processor.transcription._record`).
+* ``await`` and ``job-event``: the task token of the step waiting for the job, stored on that
+  item and returned when Transcribe's job state change event arrives
+  (:mod:`~recording_processor.transcription._wake`).
 
 The configuration is read from the environment (:mod:`~recording_processor.transcription._options`).
 Standard library and boto3 only.

@@ -6,7 +6,10 @@ Item (partition ``TX#<transactionId>``, see docs/catalog.md): ``transactionId``,
 without), ``transcriptKey`` (what is served by default: the redacted transcript when redaction is
 on), ``unredactedTranscriptKey`` (only with ``redacted_and_unredacted``), ``redactedAudioKey``
 (Call Analytics with redaction), ``startedAt``, ``completedAt``, ``failedAt``, ``failureReason``,
-``eventSent``, and with retention the outputs' ``retentionClass`` and ``retainUntil`` (``_retain``).
+``eventSent``, with retention the outputs' ``retentionClass`` and ``retainUntil`` (``_retain``),
+and ``taskToken`` and ``taskTokenAt`` while an execution waits for the job (written by
+:mod:`~recording_processor.transcription._wake`, dropped when ``record`` or ``fail`` replace the
+item).
 
 Every write is conditional on the item not being ``completed``: a completed transcript is never
 replaced by a later start or failure. ``Transcript Available`` is sent after the item is written

@@ -13,7 +13,15 @@
   ``Transcript Available`` is sent;
 * ``{"action": "fail", "plan": {...} | null, "error": {"Error", "Cause"}}`` (optionally
   ``"status"``, a failed job's, and ``"recording"``, the execution's input) -> the failed item (or
-  null), after ``Transcription Failed`` is sent.
+  null), after ``Transcription Failed`` is sent;
+* ``{"action": "await", "plan": {...}, "taskToken"}`` (the ``.waitForTaskToken`` step) -> the
+  token stored on the ``TRANSCRIPT#`` item; when the job has already finished, the token is
+  returned at once (``SendTaskSuccess``), since its event may have gone by before the token was
+  stored. Returns ``{"stored", "status", "woken"}`` (Step Functions ignores it);
+* ``{"action": "job-event", "detailType", "detail"}`` (the rule on Transcribe's job state change
+  events; the raw event, ``source`` ``aws.transcribe``, is read too) -> the waiting execution's
+  token returned with the job's status, or nothing for a job that is not ours:
+  ``{"woken": bool, "reason"}``. See :mod:`~recording_processor.transcription._wake`.
 
 Errors are raised, for the state machine to retry or catch by name: ``TranscribeThrottled``
 (retry with backoff), ``TranscribeRejected``, ``Transient`` (a catalog or EventBridge call failed;
@@ -41,11 +49,22 @@ from recording_processor._keys import KeyFormatError, parse_recording_key
 from recording_processor._publish import EventPublisher
 from recording_processor._store import CatalogStore
 from recording_processor._telemetry import Logger, Metrics
-from recording_processor.transcription._jobs import TranscribeJobs, TranscribeThrottled
+from recording_processor.transcription._jobs import (
+    TranscribeJobs,
+    TranscribeRejected,
+    TranscribeThrottled,
+)
 from recording_processor.transcription._options import TranscriptionConfig
 from recording_processor.transcription._plan import read_plan, recording_location
 from recording_processor.transcription._record import TranscriptCatalog, failure_reason
 from recording_processor.transcription._retain import retain_transcripts
+from recording_processor.transcription._wake import (
+    FINISHED,
+    TaskTokens,
+    job_ids,
+    read_job_event,
+    valid_token,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -53,7 +72,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ACTIONS", "TranscriptionRuntime", "handler"]
 
-ACTIONS = ("plan", "start", "status", "record", "fail")
+ACTIONS = ("plan", "start", "status", "record", "fail", "await", "job-event")
+#: The source of Transcribe's events: such an event without an action is a ``job-event``.
+_TRANSCRIBE_SOURCE = "aws.transcribe"
 
 #: Throttling is retried by the state machine with backoff; the client retries only briefly.
 _CLIENT_CONFIG = Config(
@@ -80,6 +101,7 @@ class TranscriptionRuntime:
     :param events: EventBridge client. Default: a boto3 client.
     :param s3: S3 client (locks and tags transcripts when ``config.retention`` is set). Default:
         a boto3 client.
+    :param stepfunctions: Step Functions client (``SendTaskSuccess``). Default: a boto3 client.
     :param clock: the wall clock (UTC). Default: :func:`datetime.now`.
     :param write: where log lines and EMF documents go. Default: stdout.
     :param log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``. Default: ``INFO``.
@@ -90,6 +112,7 @@ class TranscriptionRuntime:
     dynamodb: DynamoDBClient
     events: EventBridgeClient
     s3: Any = None
+    stepfunctions: Any = None
     clock: Callable[[], datetime] = _now
     write: Callable[[str], object] = field(default=_stdout)
     log_level: str = "INFO"
@@ -107,6 +130,11 @@ class TranscriptionRuntime:
             self.partition,
         )
 
+    def tokens(self) -> TaskTokens:
+        if self.stepfunctions is None:
+            raise ValueError("the runtime has no Step Functions client")
+        return TaskTokens(self.dynamodb, self.config.catalog_table, self.stepfunctions)
+
     def metrics(self) -> Metrics:
         return Metrics(
             self.write, self.config.metrics_namespace, self.config.application, self.clock
@@ -120,6 +148,7 @@ def _lambda_runtime() -> TranscriptionRuntime:
         transcribe=boto3.client("transcribe", config=_CLIENT_CONFIG),
         dynamodb=boto3.client("dynamodb", config=_CLIENT_CONFIG),
         events=boto3.client("events", config=_CLIENT_CONFIG),
+        stepfunctions=boto3.client("stepfunctions", config=_CLIENT_CONFIG),
         s3=boto3.client("s3", config=_CLIENT_CONFIG),
         log_level=os.environ.get("LOG_LEVEL", "INFO"),
     )
@@ -135,6 +164,8 @@ def handler(
     if not isinstance(event, Mapping):
         raise ValueError(f"the input is {type(event).__name__}; allowed: an object with 'action'")
     action = event.get("action")
+    if action is None and event.get("source") == _TRANSCRIBE_SOURCE:
+        action = "job-event"
     if action not in ACTIONS:
         raise ValueError(f"action is {action!r}; allowed: {', '.join(ACTIONS)}")
     runtime = runtime or _lambda_runtime()
@@ -242,6 +273,44 @@ def _fail(event: Mapping[str, Any], runtime: TranscriptionRuntime, log: Logger) 
     return item
 
 
+def _await(event: Mapping[str, Any], runtime: TranscriptionRuntime, log: Logger) -> Any:
+    plan = _required_plan(event)
+    token = valid_token(event.get("taskToken"))
+    tokens = runtime.tokens()
+    stored = tokens.store(plan, token, runtime.clock())
+    try:
+        status = TranscribeJobs(runtime.transcribe).status(plan["jobName"], plan["jobType"])
+    except (TranscribeThrottled, TranscribeRejected) as error:
+        # Best effort: the round's timeout and status read still decide.
+        log.warning("job status not read while awaiting", detail=str(error), stored=stored)
+        return {"stored": stored, "status": None, "woken": False}
+    woken = status["status"] in FINISHED and tokens.send(token, status["status"], "await")
+    log.info("awaiting the job's event", stored=stored, status=status["status"], woken=woken)
+    return {"stored": stored, "status": status["status"], "woken": woken}
+
+
+def _job_event(event: Mapping[str, Any], runtime: TranscriptionRuntime, log: Logger) -> Any:
+    job = read_job_event(event)
+    if job is None:
+        log.debug("not a finished Transcribe job")
+        return {"woken": False, "reason": "not a finished job's state change"}
+    ids = job_ids(job.job_name, runtime.config.recording_prefix)
+    if ids is None:
+        log.debug("not a job of this application", jobName=job.job_name)
+        return {"woken": False, "reason": "not our job"}
+    log = log.bind(transactionId=ids[0], callId=ids[1], jobName=job.job_name)
+    tokens = runtime.tokens()
+    token = tokens.waiting(*ids, job.job_name)
+    if token is None:
+        log.info("no execution waiting for the job", status=job.status)
+        return {"woken": False, "reason": "no execution waiting"}
+    woken = tokens.send(token, job.status, "event")
+    metric = "TranscriptionWoken" if woken else "TranscriptionTokenStale"
+    runtime.metrics().emit({metric: (1, "Count")}, jobType=job.job_type, status=job.status)
+    log.info("job event", status=job.status, woken=woken)
+    return {"woken": woken, "reason": None if woken else "the execution no longer waits"}
+
+
 def _required_plan(event: Mapping[str, Any]) -> Mapping[str, Any]:
     plan = event.get("plan")
     if not isinstance(plan, Mapping) or plan.get("skip") is not False:
@@ -284,4 +353,6 @@ _ACTIONS: dict[str, Callable[[Mapping[str, Any], TranscriptionRuntime, Logger], 
     "status": _status,
     "record": _record,
     "fail": _fail,
+    "await": _await,
+    "job-event": _job_event,
 }
