@@ -237,7 +237,9 @@ class RecordingTranscription(Construct):
         if retention is not None:
             statements.extend(
                 retention_statements(
-                    bucket.arn_for_objects(f"{OUTPUT_PREFIX}/*"), sid="RetainTranscripts"
+                    bucket.arn_for_objects(f"{OUTPUT_PREFIX}/*"),
+                    sid="RetainTranscripts",
+                    legal_hold=True,
                 )
             )
         description = "cdk-recording: plans, starts and records Amazon Transcribe jobs"

@@ -26,6 +26,7 @@ RETAIN_ACTIONS = [
     "s3:GetObjectVersionTagging",
     "s3:PutObjectTagging",
     "s3:PutObjectVersionTagging",
+    "s3:PutObjectLegalHold",  # a call under legal hold: its transcripts are held too
 ]
 
 

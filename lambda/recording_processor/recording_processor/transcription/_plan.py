@@ -165,6 +165,9 @@ def read_plan(
     ):
         return _skip("already transcribed")
     call_item = store.get(call_key(tx))
+    if rec.get("afterErasure") is True or (call_item or {}).get("erasedAt"):
+        # The call was erased (recordings erase): nothing of it is transcribed again.
+        return _skip("the call was erased")
     plan = decide_plan(bucket, key, tx, call, rec, call_item, config)
     if (
         plan.get("failure")

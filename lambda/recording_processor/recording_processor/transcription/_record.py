@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = [
+    "ERASED",
     "FAILED",
     "STARTED",
     "TranscriptCatalog",
@@ -54,7 +55,10 @@ STARTED: Final = "started"
 FAILED: Final = "failed"
 SCHEMA_VERSION: Final = 1
 _MAX_REASON = 1000
-_NOT_COMPLETED: Final = "attribute_not_exists(pk) OR #status <> :completed"
+#: The item may be written unless it is completed, or erased (``recordings erase`` left a
+#: tombstone: a job that ends after the erasure never replaces it).
+_NOT_COMPLETED: Final = "attribute_not_exists(pk) OR NOT (#status IN (:completed, :erased))"
+ERASED: Final = "erased"
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
@@ -192,7 +196,11 @@ class TranscriptCatalog:
         removed = ["completedAt", "failedAt", "failureReason", "eventSent", "eventSentAt"]
         names = {"#status": "status"}
         expression = []
-        placeholders: dict[str, Any] = {":completed": COMPLETED, ":now": iso_utc(now)}
+        placeholders: dict[str, Any] = {
+            ":completed": COMPLETED,
+            ":erased": ERASED,
+            ":now": iso_utc(now),
+        }
         for index, (name, value) in enumerate(values.items()):
             names[f"#a{index}"] = name
             placeholders[f":a{index}"] = value
@@ -230,6 +238,9 @@ class TranscriptCatalog:
         :raises Transient: a read, the write or the event failed (retry: it is idempotent).
         """
         existing = self.get(plan["transactionId"], plan["callId"])
+        if existing is not None and existing.get("status") == ERASED:
+            # Erased while the job ran: the tombstone stays, nothing is announced.
+            return existing
         if existing is None or existing.get("status") != COMPLETED:
             attributes = {**completed_attributes(plan, status, now), **(retention or {})}
             if existing is not None and existing.get("jobName") == plan["jobName"]:
@@ -243,6 +254,8 @@ class TranscriptCatalog:
             else:
                 # Completed in between by a concurrent attempt: announce that one's item.
                 existing = self.get(plan["transactionId"], plan["callId"])
+                if existing is not None and existing.get("status") == ERASED:
+                    return existing
                 if existing is None or existing.get("status") != COMPLETED:
                     raise Transient("catalog-write", "the transcript item changed; try again")
         if existing.get("eventSent") is True:
@@ -280,7 +293,7 @@ class TranscriptCatalog:
                 "schemaVersion": SCHEMA_VERSION,
             }  # fmt: skip
             existing = self.get(*ids)
-            if existing is not None and existing.get("status") == COMPLETED:
+            if existing is not None and existing.get("status") in (COMPLETED, ERASED):
                 return existing
             if existing is not None and existing.get("startedAt"):
                 attributes["startedAt"] = existing["startedAt"]
@@ -318,7 +331,7 @@ class TranscriptCatalog:
                 Item=_serialize(item),
                 ConditionExpression=_NOT_COMPLETED,
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=_serialize({":completed": COMPLETED}),
+                ExpressionAttributeValues=_serialize({":completed": COMPLETED, ":erased": ERASED}),
             ),
         )
 

@@ -10,7 +10,9 @@ the redacted and unredacted transcripts, the redacted audio; all under
   (a later date is kept, and a COMPLIANCE retention keeps its mode);
 * the tag ``retention-class=<the REC item's deletionClass>`` merged into the object's tags, so
   the class's lifecycle rule for ``transcripts/`` expires it with the recording; a recording with
-  no ``deletionClass`` (no class rule may expire it) leaves its transcripts untagged too.
+  no ``deletionClass`` (no class rule may expire it) leaves its transcripts untagged too;
+* a legal hold ON when the call's ``CALL`` item has ``legalHold`` (``recordings hold``): a hold
+  covers what is derived from the call after it was placed.
 
 Each call addresses the key's current version (what the job has just written). A ``retainUntil``
 already past locks nothing (S3 refuses a date in the past) but still tags. No ``RETENTION``, or a
@@ -29,8 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from recording_processor._errors import Transient
 from recording_processor._keys import iso_utc
-from recording_processor._record import recording_key_attributes
+from recording_processor._record import call_key, recording_key_attributes
 from recording_processor._retention import RetentionApplier
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RecordRetention",
+    "hold_outputs",
     "output_keys",
     "retain_outputs",
     "retain_transcripts",
@@ -154,9 +158,26 @@ def retain_transcripts(
     keys = output_keys(plan, status, config.options.output_prefix)
     if not keys:
         return {}
+    applier = RetentionApplier(s3, policy.mode)
     retention = retention_of(
         store.get(recording_key_attributes(plan["transactionId"], plan["callId"]))
     )
-    if retention is None:
-        return {}
-    return retain_outputs(RetentionApplier(s3, policy.mode), plan, keys, retention, now)
+    attributes = {} if retention is None else retain_outputs(applier, plan, keys, retention, now)
+    call = store.get(call_key(plan["transactionId"]))
+    if call is not None and call.get("legalHold") is True:
+        hold_outputs(applier, plan, keys)
+        attributes["legalHold"] = True
+    return attributes
+
+
+def hold_outputs(applier: RetentionApplier, plan: Mapping[str, Any], keys: list[str]) -> None:
+    """Put a legal hold ON on each of ``keys`` (their current versions): the call is under a
+    legal hold (``recordings hold``), which covers what is derived from it after the hold too.
+
+    :raises Transient: S3 refused or failed (the state machine retries ``record``, then records
+        the failure; nothing is cataloged completed before the outputs are held).
+    """
+    for key in keys:
+        refused = applier.hold(plan["bucket"], key, None)
+        if refused is not None:
+            raise Transient("retention", f"PutObjectLegalHold of {key} refused: {refused}")

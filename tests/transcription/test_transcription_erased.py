@@ -1,0 +1,176 @@
+"""A call erased or held while it is transcribed (``recordings erase`` / ``hold``).
+
+An erasure leaves tombstones (status ``erased`` on the ``TRANSCRIPT#`` item, ``erasedAt`` on the
+``CALL`` item): a job that ends after it never replaces the tombstone or announces anything, and a
+recording of an erased call is not planned. A legal hold on the call (``legalHold`` on ``CALL``)
+covers the transcripts written after it was placed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from recording_processor._retention import RetentionPolicy
+
+from tests.processor.conftest import BUCKET, CALL_ID, TRANSACTION_ID, Aws, Output
+from tests.processor.test_processor_retention import LockedS3
+from tests.transcription.conftest import (
+    KEY,
+    NOW,
+    REDACTION,
+    Transcribe,
+    invoke,
+    make_runtime,
+    seed_recording,
+    transcript_item,
+)
+from tests.transcription.test_transcription_record import OUTPUT, a_plan, completed, events
+from tests.transcription.test_transcription_retention import FILES, STATUS, _runtime, _written
+
+POLICY = RetentionPolicy("GOVERNANCE", (), None)
+
+
+def _erase_transcript(aws: Aws) -> None:
+    aws.table.put_item(
+        Item={
+            "pk": f"TX#{TRANSACTION_ID}",
+            "sk": f"TRANSCRIPT#{CALL_ID}",
+            "transactionId": TRANSACTION_ID,
+            "callId": CALL_ID,
+            "status": "erased",
+            "erasedAt": "2026-11-24T12:05:00.000Z",
+        }
+    )
+
+
+def _set_call(aws: Aws, **attributes: Any) -> None:
+    aws.table.update_item(
+        Key={"pk": f"TX#{TRANSACTION_ID}", "sk": "CALL"},
+        UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in attributes),
+        ExpressionAttributeNames={f"#{name}": name for name in attributes},
+        ExpressionAttributeValues={f":{name}": value for name, value in attributes.items()},
+    )
+
+
+def test_a_recording_of_an_erased_call_is_not_planned(
+    aws: Aws, transcribe: Transcribe, output: Output
+) -> None:
+    seed_recording(aws)
+    _set_call(aws, erasedAt="2026-11-24T12:05:00.000Z")
+    plan = invoke(
+        make_runtime(aws, transcribe, output),
+        action="plan",
+        recording={"bucket": BUCKET, "key": KEY},
+    )
+    assert plan == {"skip": True, "reason": "the call was erased"}
+
+
+def test_a_recording_that_arrived_after_the_erasure_is_not_planned(
+    aws: Aws, transcribe: Transcribe, output: Output
+) -> None:
+    seed_recording(aws)
+    aws.table.update_item(
+        Key={"pk": f"TX#{TRANSACTION_ID}", "sk": f"REC#{CALL_ID}"},
+        UpdateExpression="SET afterErasure = :true",
+        ExpressionAttributeValues={":true": True},
+    )
+    plan = invoke(
+        make_runtime(aws, transcribe, output),
+        action="plan",
+        recording={"bucket": BUCKET, "key": KEY},
+    )
+    assert plan["skip"] is True
+
+
+def test_a_job_that_completes_after_the_erasure_leaves_the_tombstone(
+    aws: Aws, transcribe: Transcribe, output: Output
+) -> None:
+    seed_recording(aws)
+    _erase_transcript(aws)
+    tombstone = transcript_item(aws)
+    invoke(
+        make_runtime(aws, transcribe, output),
+        action="record",
+        plan=a_plan(redaction=REDACTION),
+        status=completed(transcriptKey=f"{OUTPUT}/j.json"),
+    )
+    assert transcript_item(aws) == tombstone
+    assert events(aws, "Transcript Available") == []
+
+
+def test_a_job_that_fails_after_the_erasure_leaves_the_tombstone(
+    aws: Aws, transcribe: Transcribe, output: Output
+) -> None:
+    seed_recording(aws)
+    _erase_transcript(aws)
+    tombstone = transcript_item(aws)
+    invoke(
+        make_runtime(aws, transcribe, output),
+        action="fail",
+        plan=a_plan(),
+        error={"Error": "TranscriptionJobFailed", "Cause": "The media file is gone"},
+    )
+    assert transcript_item(aws) == tombstone
+    assert events(aws, "Transcription Failed") == []
+
+
+def test_a_start_after_the_erasure_does_not_replace_the_tombstone(
+    aws: Aws, transcribe: Transcribe, output: Output
+) -> None:
+    seed_recording(aws)
+    _erase_transcript(aws)
+    tombstone = transcript_item(aws)
+    catalog = make_runtime(aws, transcribe, output).catalog()
+    assert catalog.started(a_plan(), NOW) is False  # the condition refused the write
+    assert transcript_item(aws) == tombstone
+
+
+@pytest.fixture
+def locked() -> Iterator[tuple[Aws, LockedS3]]:
+    with mock_aws():
+        aws = Aws()
+        aws.s3.delete_bucket(Bucket=BUCKET)
+        aws.s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
+        yield aws, LockedS3(aws.s3)
+
+
+def test_transcripts_of_a_held_call_are_held(
+    locked: tuple[Aws, LockedS3], transcribe: Transcribe, output: Output
+) -> None:
+    aws, s3 = locked
+    seed_recording(aws)
+    _set_call(aws, legalHold=True)
+    _written(aws)
+    invoke(
+        _runtime(aws, s3, transcribe, output, POLICY),
+        action="record",
+        plan=a_plan(redaction=REDACTION),
+        status=STATUS,
+    )
+    for key in FILES.values():
+        hold = aws.s3.get_object_legal_hold(Bucket=BUCKET, Key=key)["LegalHold"]
+        assert hold == {"Status": "ON"}
+    stored = transcript_item(aws)
+    assert stored is not None
+    assert (stored["status"], stored["legalHold"]) == ("completed", True)
+
+
+def test_transcripts_of_a_call_not_held_get_no_hold(
+    locked: tuple[Aws, LockedS3], transcribe: Transcribe, output: Output
+) -> None:
+    aws, s3 = locked
+    seed_recording(aws)
+    _written(aws)
+    invoke(
+        _runtime(aws, s3, transcribe, output, POLICY),
+        action="record",
+        plan=a_plan(redaction=REDACTION),
+        status=STATUS,
+    )
+    assert "put_object_legal_hold" not in s3.calls
+    stored = transcript_item(aws)
+    assert stored is not None
+    assert "legalHold" not in stored
