@@ -84,7 +84,8 @@ _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
 _EPILOG = """\
 Every action is recorded in the call's audit trail in the catalog (AUDIT# items): who (the STS
-caller ARN), what, when and why. erase is a dry run unless --yes.
+caller ARN), what, when and why; hold, release and erase write an intent entry before their first
+change and a done (or failed) entry after. erase is a dry run unless --yes.
 
 exit status: 0 success (verify: every recording matches), 1 refused, not found, a finding (verify:
 a mismatch, a missing object or version, a recording without a hash) or failed, 2 invalid arguments

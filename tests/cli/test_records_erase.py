@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from cdk_recording import _audit, _records_cli, _records_erase_cli
+from cdk_recording import _audit, _records_cli, _records_erase_cli, _records_jobs
 from tests.cli.catalog_seed import CALL_A1, CALL_A2, TX_A
 from tests.cli.records_world import KEY_A, REGION, WHERE, World, build
 from tests.cli.test_cli import assert_one_line_error
@@ -359,3 +359,39 @@ def test_event_objects_caps_the_lists_and_keeps_the_counts(counts: list[int]) ->
     assert (capped["objectCount"], capped["versionCount"]) == (len(counts), sum(counts))
     assert capped["truncated"] == (len(counts) > limit or any(n > limit for n in counts))
     assert len(json.dumps(capped)) < 256 * 1024 - 4096
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("NotFoundException", "not there"),
+        ("BadRequestException", "The requested job couldn't be found."),
+    ],
+)
+def test_a_job_transcribe_no_longer_has_is_already_gone(code: str, message: str) -> None:
+    client = boto3.session.Session().client("transcribe", region_name=REGION)
+    job = _records_jobs.TranscribeJob("TRANSCRIPT#c", "c", "job-c", "standard")
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "delete_transcription_job",
+            service_error_code=code,
+            service_message=message,
+            http_status_code=400,
+            expected_params={"TranscriptionJobName": "job-c"},
+        )
+        assert _records_jobs.delete_jobs(client, [job]) == {job: _records_jobs.GONE}
+
+
+def test_a_bad_request_that_is_not_a_missing_job_is_raised() -> None:
+    client = boto3.session.Session().client("transcribe", region_name=REGION)
+    job = _records_jobs.TranscribeJob("TRANSCRIPT#c", "c", "job-c", "call-analytics")
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "delete_call_analytics_job",
+            service_error_code="BadRequestException",
+            service_message="The job is IN_PROGRESS.",
+            http_status_code=400,
+            expected_params={"CallAnalyticsJobName": "job-c"},
+        )
+        with pytest.raises(ClientError, match="IN_PROGRESS"):
+            _records_jobs.delete_jobs(client, [job])
