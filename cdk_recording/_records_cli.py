@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from cdk_recording import _audit, _aws, _records
 from cdk_recording._command import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError, non_empty
@@ -43,14 +43,22 @@ if TYPE_CHECKING:
     from cdk_recording._records_verify import Check
 
 __all__ = [
+    "CLIENT_CONFIG",
     "ERASE_PERMISSIONS",
     "EVENT_BUS_OUTPUT_PREFIX",
     "HOLD_PERMISSIONS",
     "MAX_VERIFY_DAYS",
+    "Clients",
     "add_records",
+    "after",
+    "needs",
+    "open_clients",
+    "print_document",
+    "record_failure",
     "retention_client",
     "s3_client",
     "transcribe_client",
+    "versions_table",
 ]
 
 #: The stack output holding the catalog's event bus name starts with this.
@@ -80,7 +88,8 @@ VERIFY_PERMISSIONS: Final = (
 _MAX_REASON = 1024
 _DAY_FORMAT = "YYYY-MM-DD"
 _ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+#: The retries of every client of the records commands.
+CLIENT_CONFIG: Final = Config(retries={"mode": "standard", "max_attempts": 5})
 
 _EPILOG = """\
 Every action is recorded in the call's audit trail in the catalog (AUDIT# items): who (the STS
@@ -97,18 +106,18 @@ or AWS configuration."""
 
 def s3_client(session: boto3.session.Session, region: str | None) -> Any:
     """The S3 client the objects of a call are listed, held, deleted and read with."""
-    return session.client("s3", region_name=region, config=_CLIENT_CONFIG)
+    return session.client("s3", region_name=region, config=CLIENT_CONFIG)
 
 
 def retention_client(session: boto3.session.Session, region: str | None) -> Any:
     """The S3 client of ``GetObjectRetention`` (the same kind as :func:`s3_client`: a seam for tests,
     since moto answers that operation with an internal error)."""
-    return session.client("s3", region_name=region, config=_CLIENT_CONFIG)
+    return session.client("s3", region_name=region, config=CLIENT_CONFIG)
 
 
 def transcribe_client(session: boto3.session.Session, region: str | None) -> Any:
     """The Transcribe client ``erase`` deletes the call's jobs with."""
-    return session.client("transcribe", region_name=region, config=_CLIENT_CONFIG)
+    return session.client("transcribe", region_name=region, config=CLIENT_CONFIG)
 
 
 @dataclass
@@ -131,7 +140,7 @@ def open_clients(args: argparse.Namespace, where: Where) -> Clients:
         table=catalog_table,
         s3=s3_client(session, args.region),
         retention=retention_client(session, args.region),
-        sts=session.client("sts", region_name=args.region, config=_CLIENT_CONFIG),
+        sts=session.client("sts", region_name=args.region, config=CLIENT_CONFIG),
         transcribe=transcribe_client(session, args.region),
         session=session,
     )
@@ -153,7 +162,7 @@ def record_failure(
             now=after(intent),
             phase="failed",
         )
-    except ClientError:
+    except (ClientError, BotoCoreError):
         return
 
 

@@ -19,7 +19,7 @@ from cdk_recording import _audit, _recordings_aws, _records, _records_jobs
 from cdk_recording._command import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
 from cdk_recording._recordings_aws import Where, aws_errors, stack_output
 from cdk_recording._records_cli import (
-    _CLIENT_CONFIG,
+    CLIENT_CONFIG,
     ERASE_PERMISSIONS,
     EVENT_BUS_OUTPUT_PREFIX,
     Clients,
@@ -260,7 +260,7 @@ def _put_event(clients: Clients, bus: str, detail: dict[str, Any]) -> None:
     events = clients.session.client(
         "events",
         region_name=clients.s3.meta.region_name,
-        config=_CLIENT_CONFIG,
+        config=CLIENT_CONFIG,
     )
     answer = events.put_events(
         Entries=[
