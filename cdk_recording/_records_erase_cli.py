@@ -31,11 +31,12 @@ from cdk_recording._records_cli import (
     versions_table,
 )
 
-__all__ = ["EVENT_LIST_LIMIT", "event_objects", "run_erase"]
+__all__ = ["EVENT_OBJECT_LIMIT", "EVENT_VERSION_LIMIT", "event_objects", "run_erase"]
 
-#: At most this many objects, and version ids per object, in ``Recording Erased`` (an EventBridge
-#: entry is at most 256 KB); the counts are always whole.
-EVENT_LIST_LIMIT: Final = 100
+#: At most this many objects in ``Recording Erased`` (an EventBridge entry is at most 256 KB).
+EVENT_OBJECT_LIMIT: Final = 100
+#: At most this many version ids in all in ``Recording Erased``; the counts are always whole.
+EVENT_VERSION_LIMIT: Final = 1000
 _EVENT_SOURCE = "cdk-recording"
 _ERASED_EVENT = "Recording Erased"
 
@@ -52,25 +53,29 @@ def _event_bus(args: argparse.Namespace, clients: Clients) -> str | None:
 
 
 def event_objects(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    """The ``objects`` of ``Recording Erased``: the first :data:`EVENT_LIST_LIMIT` objects, each
-    with its first :data:`EVENT_LIST_LIMIT` version ids and ``versionCount``; ``objectCount``,
-    ``versionCount`` and ``truncated`` say what was left out."""
-    listed = [
-        {
-            "key": entry["key"],
-            "versionIds": entry["versionIds"][:EVENT_LIST_LIMIT],
-            "versionCount": len(entry["versionIds"]),
-            "sha256": entry.get("sha256"),
-        }
-        for entry in objects[:EVENT_LIST_LIMIT]
-    ]
+    """The ``objects`` of ``Recording Erased``: the first :data:`EVENT_OBJECT_LIMIT` objects, each
+    with its ``versionCount`` and its version ids in order until :data:`EVENT_VERSION_LIMIT` are
+    listed in all; ``objectCount``, ``versionCount`` and ``truncated`` say what was left out."""
+    budget = EVENT_VERSION_LIMIT
+    listed: list[dict[str, Any]] = []
+    for entry in objects[:EVENT_OBJECT_LIMIT]:
+        ids = list(entry["versionIds"][:budget])
+        budget -= len(ids)
+        listed.append(
+            {
+                "key": entry["key"],
+                "versionIds": ids,
+                "versionCount": len(entry["versionIds"]),
+                "sha256": entry.get("sha256"),
+            }
+        )
     versions = sum(len(entry["versionIds"]) for entry in objects)
+    shown = sum(len(entry["versionIds"]) for entry in listed)
     return {
         "objects": listed,
         "objectCount": len(objects),
         "versionCount": versions,
-        "truncated": len(objects) > EVENT_LIST_LIMIT
-        or any(len(entry["versionIds"]) > EVENT_LIST_LIMIT for entry in objects),
+        "truncated": len(listed) < len(objects) or shown < versions,
     }
 
 

@@ -342,23 +342,32 @@ def test_erase_dry_run_names_the_bus(
 
 
 @given(
-    counts=st.lists(st.integers(min_value=1, max_value=250), min_size=0, max_size=250),
+    counts=st.lists(st.integers(min_value=1, max_value=400), min_size=0, max_size=300),
 )
 def test_event_objects_caps_the_lists_and_keeps_the_counts(counts: list[int]) -> None:
+    # Long keys and S3-length version ids: the worst case the catalog can hold.
     objects = [
-        {"key": f"k{i}", "versionIds": [f"v{j}" for j in range(n)], "sha256": None}
+        {
+            "key": f"calls/{i:04d}/" + "k" * 200,
+            "versionIds": [f"{j:04d}" + "v" * 28 for j in range(n)],
+            "sha256": "f" * 64,
+        }
         for i, n in enumerate(counts)
     ]
 
     capped = _records_erase_cli.event_objects(objects)
 
-    limit = _records_erase_cli.EVENT_LIST_LIMIT
-    assert len(capped["objects"]) == min(len(counts), limit)
-    assert all(len(o["versionIds"]) <= limit for o in capped["objects"])
-    assert [o["versionCount"] for o in capped["objects"]] == counts[:limit]
+    listed = capped["objects"]
+    assert len(listed) == min(len(counts), _records_erase_cli.EVENT_OBJECT_LIMIT)
+    shown = sum(len(o["versionIds"]) for o in listed)
+    assert shown <= _records_erase_cli.EVENT_VERSION_LIMIT
+    assert [o["versionCount"] for o in listed] == counts[: len(listed)]
+    for entry, original in zip(listed, objects, strict=False):
+        assert entry["versionIds"] == original["versionIds"][: len(entry["versionIds"])]
     assert (capped["objectCount"], capped["versionCount"]) == (len(counts), sum(counts))
-    assert capped["truncated"] == (len(counts) > limit or any(n > limit for n in counts))
-    assert len(json.dumps(capped)) < 256 * 1024 - 4096
+    assert capped["truncated"] == (shown < sum(counts))
+    detail = {"schemaVersion": "1", "transactionId": "t" * 36, "erasedAt": "x" * 24, **capped}
+    assert len(json.dumps(detail, separators=(",", ":"))) < 256 * 1024 - 4096
 
 
 @pytest.mark.parametrize(
