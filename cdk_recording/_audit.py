@@ -7,10 +7,13 @@ CloudTrail where the construct turns S3 data events on:
 * ``pk = TX#<transactionId>``, ``sk = AUDIT#<at>#<8 hex>`` (``at`` first, so the partition lists
   the actions in time order; the random suffix keeps two actions in the same millisecond apart);
 * ``transactionId``, ``action``, ``at`` (ISO 8601 UTC with milliseconds), ``by`` (the caller's ARN,
-  from STS ``GetCallerIdentity``), ``reason`` (when one was given) and ``detail`` (a map).
+  from STS ``GetCallerIdentity``), ``reason`` (when one was given), ``detail`` (a map) and, for an
+  action that changes S3, ``phase``: ``intent`` (written before the first change), then ``done`` or
+  ``failed`` (after; its ``detail.intent`` is the sort key of the intent entry).
 
-The item is written before the action's result is handed to the operator, with a condition that it
-is new, so the trail never loses or overwrites an entry.
+Each item is written with a condition that it is new, so the command never overwrites an entry;
+who may delete items is a matter of IAM (no grant of this library gives ``DeleteItem`` except the
+erase grant, for the call's ``NUM#`` items).
 """
 
 from __future__ import annotations
@@ -24,12 +27,22 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-__all__ = ["ACTIONS", "AUDIT_PREFIX", "AuditEntry", "audit_entries", "caller_arn", "record"]
+__all__ = [
+    "ACTIONS",
+    "AUDIT_PREFIX",
+    "PHASES",
+    "AuditEntry",
+    "audit_entries",
+    "caller_arn",
+    "record",
+]
 
 #: Sort key prefix of the audit items.
 AUDIT_PREFIX: Final = "AUDIT#"
 #: The actions the trail records.
 ACTIONS: Final = frozenset({"hold", "release", "erase", "download", "presign", "verify"})
+#: The phases of an action that changes S3: before the first change, then its outcome.
+PHASES: Final = ("intent", "done", "failed")
 _MAX_REASON = 1024
 
 
@@ -43,6 +56,10 @@ class AuditEntry:
     by: str
     reason: str | None
     detail: Mapping[str, Any]
+    #: ``intent``, ``done`` or ``failed`` for hold, release and erase; ``None`` for the others.
+    phase: str | None = None
+    #: The item's sort key (``AUDIT#<at>#<8 hex>``), how a ``done`` entry names its intent.
+    key: str = ""
 
 
 def caller_arn(sts: Any) -> str:
@@ -64,13 +81,17 @@ def record(
     reason: str | None = None,
     detail: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    phase: str | None = None,
 ) -> AuditEntry:
     """Write one audit item for ``action`` on the call ``transaction_id`` and return it.
 
-    :raises ValueError: an unknown action, an empty ``by``, or a reason longer than 1,024 characters.
+    :raises ValueError: an unknown action or phase, an empty ``by``, or a reason longer than 1,024
+        characters.
     """
     if action not in ACTIONS:
         raise ValueError(f"audit action {action!r} is not one of {', '.join(sorted(ACTIONS))}")
+    if phase is not None and phase not in PHASES:
+        raise ValueError(f"audit phase {phase!r} is not one of {', '.join(PHASES)}")
     if not by:
         raise ValueError("audit entry needs the caller's identity (by)")
     if reason is not None and len(reason) > _MAX_REASON:
@@ -88,8 +109,10 @@ def record(
     }
     if reason is not None:
         item["reason"] = reason
+    if phase is not None:
+        item["phase"] = phase
     table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-    return AuditEntry(transaction_id, action, at, by, reason, item["detail"])
+    return AuditEntry(transaction_id, action, at, by, reason, item["detail"], phase, item["sk"])
 
 
 def audit_entries(table: Table, transaction_id: str) -> list[AuditEntry]:
@@ -110,6 +133,8 @@ def audit_entries(table: Table, transaction_id: str) -> list[AuditEntry]:
                     str(item["by"]),
                     str(item["reason"]) if "reason" in item else None,
                     _detail(item.get("detail")),
+                    str(item["phase"]) if "phase" in item else None,
+                    str(item["sk"]),
                 )
             )
         if "LastEvaluatedKey" not in page:

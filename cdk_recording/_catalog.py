@@ -573,13 +573,28 @@ class RecordingCatalog(Construct):
         """Let ``grantee`` query the catalog (for ``cdk-recording recordings``)."""
         return self.table.grant_read_data(grantee)
 
-    def grant_records(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` record legal holds, erasures and verifications (``recordings hold|release|
-        erase|verify``): read and write the table, put events on the bus. Nobody has it by
-        default."""
-        from cdk_recording._records_grants import grant_records
+    def grant_hold_records(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` record legal holds (``recordings hold|release``): ``dynamodb:Query``,
+        ``GetItem``, ``UpdateItem`` and ``PutItem``. Nobody has it by default."""
+        from cdk_recording._records_grants import grant_hold_records
 
-        return grant_records(self, grantee)
+        return grant_hold_records(self, grantee)
+
+    def grant_erase_records(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` record erasures (``recordings erase``): as :meth:`grant_hold_records`,
+        ``dynamodb:DeleteItem`` (the call's ``NUM#`` items) and ``events:PutEvents`` on the bus.
+        Nobody has it by default."""
+        from cdk_recording._records_grants import grant_erase_records
+
+        return grant_erase_records(self, grantee)
+
+    def grant_audit_records(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` read the catalog and write audit entries (``recordings verify``,
+        ``recordings get``): ``dynamodb:Query``, ``GetItem`` and ``PutItem``. Nobody has it by
+        default."""
+        from cdk_recording._records_grants import grant_audit_records
+
+        return grant_audit_records(self, grantee)
 
 
 #: The environment variable that tells the recording handler where to send call facts.

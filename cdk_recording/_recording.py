@@ -497,16 +497,19 @@ class CallRecording(Construct):
 
     def grant_legal_hold(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` run ``recordings hold|release``: :meth:`RecordingStorage.grant_legal_hold`
-        and, with the catalog, :meth:`RecordingCatalog.grant_records`."""
-        return self._with_records(self.storage.grant_legal_hold(grantee), grantee)
+        and, with the catalog, :meth:`RecordingCatalog.grant_hold_records`."""
+        grant = self.storage.grant_legal_hold(grantee)
+        if self.catalog is None:
+            return grant
+        return grant.combine(self.catalog.grant_hold_records(grantee))
 
     def grant_erase(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` run ``recordings erase``: :meth:`RecordingStorage.grant_erase` and, with
-        the catalog, :meth:`RecordingCatalog.grant_records`."""
-        return self._with_records(self.storage.grant_erase(grantee), grantee)
-
-    def _with_records(self, grant: iam.Grant, grantee: iam.IGrantable) -> iam.Grant:
-        return grant if self.catalog is None else grant.combine(self.catalog.grant_records(grantee))
+        the catalog, :meth:`RecordingCatalog.grant_erase_records`."""
+        grant = self.storage.grant_erase(grantee)
+        if self.catalog is None:
+            return grant
+        return grant.combine(self.catalog.grant_erase_records(grantee))
 
     def grant_call_control(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` start, pause, resume and stop recordings of live calls on demand."""

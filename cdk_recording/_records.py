@@ -39,6 +39,7 @@ __all__ = [
     "erase_numbers",
     "iso_now",
     "load_call",
+    "mark_call_erased",
     "numbers_present",
     "object_list",
     "object_versions",
@@ -62,6 +63,7 @@ _FACT = "FACT#"
 _NUMBER_ATTRIBUTES = ("fromNumber", "toNumber")
 # What S3 answers when a version has no legal hold or retention (or the bucket has no Object Lock).
 _NO_LOCK = frozenset({"NoSuchObjectLockConfiguration", "ObjectLockConfigurationNotFoundError"})
+_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
 _E164_IN_TEXT = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
@@ -110,6 +112,11 @@ class CallRecords:
     def sha256_by_key(self) -> dict[str, str | None]:
         """The cataloged SHA-256 of each recording key."""
         return {str(item["key"]): _optional(item.get("sha256")) for item in self.recordings}
+
+    @property
+    def transcripts_in_flight(self) -> list[dict[str, Any]]:
+        """The ``TRANSCRIPT#`` items whose transcription has started and not ended."""
+        return [item for item in self.transcripts if item.get("status") == "started"]
 
     @property
     def legal_hold(self) -> bool:
@@ -305,6 +312,16 @@ def refusals(
                     "still awaited (status started): erase once it is delivered or missing",
                 )
             )
+    for item in records.transcripts_in_flight:
+        # Transcribe would write under transcripts/<tx>/ after the erasure, outside the tombstone.
+        found.append(
+            Refusal(
+                f"transcript of call {item.get('callId')}",
+                None,
+                f"transcription in flight (status started, job {item.get('jobName')}): wait for "
+                "it to end, or check the transcription's Step Functions execution",
+            )
+        )
     locked: dict[str, bool] = {}
     for version in versions:
         if version.delete_marker:
@@ -333,12 +350,39 @@ def refusals(
 
 def delete_versions(s3: Any, versions: Iterable[ObjectVersion]) -> list[ObjectVersion]:
     """``DeleteObject`` with ``VersionId`` for every version and delete marker (a permanent delete,
-    never a new delete marker); the versions deleted."""
+    never a new delete marker), stopping at the first failure; the versions deleted.
+
+    :raises CommandError: access denied on one version: it was locked or held after the check (or
+        the caller lacks ``s3:DeleteObjectVersion``); the versions after it were not touched.
+    """
     done: list[ObjectVersion] = []
     for version in versions:
-        s3.delete_object(Bucket=version.bucket, Key=version.key, VersionId=version.version_id)
+        try:
+            s3.delete_object(Bucket=version.bucket, Key=version.key, VersionId=version.version_id)
+        except ClientError as error:
+            if _code(error) not in _ACCESS_DENIED:
+                raise
+            raise CommandError(
+                f"access denied on DeleteObject of {version.key} version {version.version_id}: "
+                "locked or held since the check (or missing s3:DeleteObjectVersion); "
+                f"{len(done)} version(s) deleted before it, nothing more was deleted; re-run "
+                "erase (it refuses while a hold or retention applies)",
+                EXIT_FAILURE,
+            ) from error
         done.append(version)
     return done
+
+
+def mark_call_erased(table: Table, transaction_id: str, by: str, at: str) -> None:
+    """Set ``erasedAt`` and ``erasedBy`` on the ``CALL`` item unless already set (the first erasure
+    stays recorded), so the catalog's other writers see the call was erased."""
+    table.update_item(
+        Key={"pk": f"TX#{transaction_id}", "sk": _CALL_SK},
+        UpdateExpression="SET erasedAt = if_not_exists(erasedAt, :at), "
+        "erasedBy = if_not_exists(erasedBy, :by), "
+        "transactionId = if_not_exists(transactionId, :tx)",
+        ExpressionAttributeValues={":at": at, ":by": by, ":tx": transaction_id},
+    )
 
 
 def tombstone(
@@ -348,13 +392,19 @@ def tombstone(
     by: str,
     reason: str,
     at: str,
+    jobs: Mapping[str, str] | None = None,
 ) -> int:
     """Mark the call's recordings and transcripts erased; the number of items changed.
 
     Each ``REC#`` item gets ``status = erased``, ``erasedAt``, ``erasedBy``, ``erasureReason`` and
     ``erasedVersionIds`` (its key's versions that were deleted); ``bucket``, ``key``, ``versionId``,
     ``sha256`` and ``sizeBytes`` stay as the record of what was erased, ``s3Uri`` (the link to fetch
-    it) is removed. ``TRANSCRIPT#`` items get the same status and attributes.
+    it) is removed. ``TRANSCRIPT#`` items get the same status and attributes, and
+    ``transcribeJobDeleted`` (``deleted`` or ``already-gone``) from ``jobs`` (by sort key).
+
+    The update is additive: ``erasedAt``, ``erasedBy`` and ``erasureReason`` keep the first
+    erasure's values and ``erasedVersionIds`` is appended to, so a re-run never loses what an earlier
+    run recorded.
     """
     deleted: dict[str, list[str]] = {}
     for version in versions:
@@ -367,10 +417,21 @@ def tombstone(
             ":by": by,
             ":reason": reason,
         }
-        update = "SET #status = :erased, erasedAt = :at, erasedBy = :by, erasureReason = :reason"
+        update = (
+            "SET #status = :erased, erasedAt = if_not_exists(erasedAt, :at), "
+            "erasedBy = if_not_exists(erasedBy, :by), "
+            "erasureReason = if_not_exists(erasureReason, :reason)"
+        )
         if str(item["sk"]).startswith(_RECORDING):
             values[":versions"] = deleted.get(str(item["key"]), [])
-            update += ", erasedVersionIds = :versions REMOVE s3Uri"
+            values[":none"] = []
+            update += (
+                ", erasedVersionIds = list_append(if_not_exists(erasedVersionIds, :none), "
+                ":versions) REMOVE s3Uri"
+            )
+        elif jobs and str(item["sk"]) in jobs:
+            values[":job"] = jobs[str(item["sk"])]
+            update += ", transcribeJobDeleted = :job"
         table.update_item(
             Key={"pk": item["pk"], "sk": item["sk"]},
             UpdateExpression=update,

@@ -1,11 +1,10 @@
 """``cdk-recording recordings hold|release|erase|verify``: records management of calls.
 
-* ``hold`` / ``release`` put an S3 Object Lock legal hold ON / OFF on every version of every object
-  of a call (:mod:`cdk_recording._records`), record it on the call's ``CALL`` item and in its audit
-  trail (:mod:`cdk_recording._audit`);
-* ``erase`` is a dry run unless ``--yes``: it refuses while a legal hold or an unexpired retention
-  applies, else deletes every version and delete marker, leaves a tombstone in the catalog, writes
-  an audit entry and puts ``Recording Erased`` on the catalog's event bus;
+* ``hold`` / ``release`` write an ``intent`` audit entry (:mod:`cdk_recording._audit`), put an S3
+  Object Lock legal hold ON / OFF on every version of every object of a call
+  (:mod:`cdk_recording._records`), record it on the call's ``CALL`` item, then write the ``done``
+  (or ``failed``) entry;
+* ``erase`` (:mod:`cdk_recording._records_erase_cli`) is a dry run unless ``--yes``;
 * ``verify`` recomputes the SHA-256 of delivered recordings (:mod:`cdk_recording._records_verify`)
   and writes one ``verify`` audit entry per call checked.
 
@@ -16,24 +15,22 @@ The table, the Region and the credentials are found as for ``recordings list``
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from cdk_recording import _audit, _aws, _recordings_aws, _records
+from cdk_recording import _audit, _aws, _records
 from cdk_recording._command import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError, non_empty
 from cdk_recording._recordings_aws import (
     Where,
     aws_errors,
     open_table,
-    stack_output,
 )
 from cdk_recording._recordings_output import plain, table, to_json
 from cdk_recording._records_verify import checks, findings, summary
@@ -46,44 +43,58 @@ if TYPE_CHECKING:
     from cdk_recording._records_verify import Check
 
 __all__ = [
+    "CLIENT_CONFIG",
+    "ERASE_PERMISSIONS",
     "EVENT_BUS_OUTPUT_PREFIX",
     "HOLD_PERMISSIONS",
     "MAX_VERIFY_DAYS",
+    "Clients",
     "add_records",
+    "after",
+    "needs",
+    "open_clients",
+    "print_document",
+    "record_failure",
     "retention_client",
     "s3_client",
+    "transcribe_client",
+    "versions_table",
 ]
 
 #: The stack output holding the catalog's event bus name starts with this.
 EVENT_BUS_OUTPUT_PREFIX: Final = "CatalogEventBusName"
 #: Widest day range ``verify`` reads (one day-index Query per day), as ``list``.
 MAX_VERIFY_DAYS: Final = 92
+_WITH_STACK = "and with --stack, cloudformation:DescribeStacks on the stack"
 #: What ``hold`` and ``release`` need.
 HOLD_PERMISSIONS: Final = (
     "s3:ListBucketVersions, s3:GetBucketObjectLockConfiguration and s3:PutObjectLegalHold on the "
-    "recording bucket (grant_legal_hold), and dynamodb:Query, UpdateItem and PutItem on the "
-    "catalog table (grant_records)"
+    "recording bucket (grant_legal_hold), dynamodb:Query, GetItem, UpdateItem and PutItem on the "
+    f"catalog table (grant_hold_records), {_WITH_STACK}"
 )
+#: What ``erase`` needs.
 ERASE_PERMISSIONS: Final = (
     "s3:ListBucketVersions, s3:GetBucketObjectLockConfiguration, s3:GetObjectLegalHold, "
-    "s3:GetObjectRetention, s3:DeleteObject and s3:DeleteObjectVersion on the recording bucket "
-    "(grant_erase), dynamodb:Query, UpdateItem, DeleteItem and PutItem on the catalog table and "
-    "events:PutEvents on its bus (grant_records)"
+    "s3:GetObjectRetention, s3:DeleteObject and s3:DeleteObjectVersion on the recording bucket, "
+    "transcribe:DeleteCallAnalyticsJob and DeleteTranscriptionJob (grant_erase), dynamodb:Query, "
+    "GetItem, UpdateItem, PutItem and DeleteItem on the catalog table and events:PutEvents on its "
+    f"bus (grant_erase_records), {_WITH_STACK}"
 )
+#: What ``verify`` needs.
 VERIFY_PERMISSIONS: Final = (
-    "s3:GetObject and s3:GetObjectVersion on the recordings (grant_read_recordings), and "
-    "dynamodb:Query and PutItem on the catalog table (grant_records)"
+    "s3:GetObject and s3:GetObjectVersion on the recordings (grant_read_recordings), "
+    f"dynamodb:Query, GetItem and PutItem on the catalog table (grant_audit_records), {_WITH_STACK}"
 )
-_EVENT_SOURCE = "cdk-recording"
-_ERASED_EVENT = "Recording Erased"
 _MAX_REASON = 1024
 _DAY_FORMAT = "YYYY-MM-DD"
 _ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+#: The retries of every client of the records commands.
+CLIENT_CONFIG: Final = Config(retries={"mode": "standard", "max_attempts": 5})
 
 _EPILOG = """\
 Every action is recorded in the call's audit trail in the catalog (AUDIT# items): who (the STS
-caller ARN), what, when and why. erase is a dry run unless --yes.
+caller ARN), what, when and why; hold, release and erase write an intent entry before their first
+change and a done (or failed) entry after. erase is a dry run unless --yes.
 
 exit status: 0 success (verify: every recording matches), 1 refused, not found, a finding (verify:
 a mismatch, a missing object or version, a recording without a hash) or failed, 2 invalid arguments
@@ -95,38 +106,75 @@ or AWS configuration."""
 
 def s3_client(session: boto3.session.Session, region: str | None) -> Any:
     """The S3 client the objects of a call are listed, held, deleted and read with."""
-    return session.client("s3", region_name=region, config=_CLIENT_CONFIG)
+    return session.client("s3", region_name=region, config=CLIENT_CONFIG)
 
 
 def retention_client(session: boto3.session.Session, region: str | None) -> Any:
     """The S3 client of ``GetObjectRetention`` (the same kind as :func:`s3_client`: a seam for tests,
     since moto answers that operation with an internal error)."""
-    return session.client("s3", region_name=region, config=_CLIENT_CONFIG)
+    return session.client("s3", region_name=region, config=CLIENT_CONFIG)
+
+
+def transcribe_client(session: boto3.session.Session, region: str | None) -> Any:
+    """The Transcribe client ``erase`` deletes the call's jobs with."""
+    return session.client("transcribe", region_name=region, config=CLIENT_CONFIG)
 
 
 @dataclass
-class _Clients:
+class Clients:
+    """The clients of one command run."""
+
     table: Table
     s3: Any
     retention: Any
     sts: Any
+    transcribe: Any
     session: boto3.session.Session
 
 
-def _open(args: argparse.Namespace, where: Where) -> _Clients:
+def open_clients(args: argparse.Namespace, where: Where) -> Clients:
+    """The catalog table (found as for ``recordings list``) and the clients of the command."""
     catalog_table = open_table(args, where)
     session = _aws.session(args.profile)
-    return _Clients(
+    return Clients(
         table=catalog_table,
         s3=s3_client(session, args.region),
         retention=retention_client(session, args.region),
-        sts=session.client("sts", region_name=args.region, config=_CLIENT_CONFIG),
+        sts=session.client("sts", region_name=args.region, config=CLIENT_CONFIG),
+        transcribe=transcribe_client(session, args.region),
         session=session,
     )
 
 
+def record_failure(
+    clients: Clients, intent: _audit.AuditEntry, reason: str, error: BaseException
+) -> None:
+    """Write the ``failed`` entry of the action ``intent`` announced (best effort: when it cannot be
+    written, the intent entry without an outcome still tells that the action started)."""
+    try:
+        _audit.record(
+            clients.table,
+            intent.transaction_id,
+            intent.action,
+            intent.by,
+            reason=reason,
+            detail={"intent": intent.key, "error": str(error)},
+            now=after(intent),
+            phase="failed",
+        )
+    except (ClientError, BotoCoreError):
+        return
+
+
+def after(entry: _audit.AuditEntry) -> datetime:
+    """The clock, at least one millisecond after ``entry`` (so the outcome sorts after its
+    intent)."""
+    earliest = datetime.fromisoformat(entry.at.replace("Z", "+00:00")) + timedelta(milliseconds=1)
+    return max(datetime.now(UTC), earliest)
+
+
 @contextmanager
-def _needs(permissions: str) -> Iterator[None]:
+def needs(permissions: str) -> Iterator[None]:
     """Access denied names what the command needs (not only the catalog Query)."""
     try:
         yield
@@ -204,8 +252,8 @@ def add_records(actions: Subcommands, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--event-bus",
         type=non_empty,
-        help=f"the bus of Recording Erased (default: the --stack output {EVENT_BUS_OUTPUT_PREFIX}*, "
-        "or the default bus with --table)",
+        help=f"the bus of Recording Erased (default: the --stack output {EVENT_BUS_OUTPUT_PREFIX}*; "
+        "required with --table and --yes: `default` for the account's default bus)",
     )
     parser.set_defaults(run=_run_erase)
 
@@ -226,13 +274,19 @@ def add_records(actions: Subcommands, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=_run_verify)
 
 
+def _run_erase(args: argparse.Namespace) -> int:
+    from cdk_recording._records_erase_cli import run_erase
+
+    return run_erase(args)
+
+
 def _transaction(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "transaction_id", metavar="TRANSACTION_ID", type=non_empty, help="the call's transaction id"
     )
 
 
-def _print(args: argparse.Namespace, document: dict[str, Any], text: str) -> None:
+def print_document(args: argparse.Namespace, document: dict[str, Any], text: str) -> None:
     if args.output == "json":
         # Not masked: these documents hold keys, version ids, hashes and ARNs, whose digit runs
         # the phone number mask would garble, and no phone number.
@@ -241,7 +295,7 @@ def _print(args: argparse.Namespace, document: dict[str, Any], text: str) -> Non
         sys.stdout.write(text)
 
 
-def _versions_table(versions: list[_records.ObjectVersion], extra: dict[Any, str]) -> str:
+def versions_table(versions: list[_records.ObjectVersion], extra: dict[Any, str]) -> str:
     rows = (
         [v.key, v.version_id, "delete marker" if v.delete_marker else "version", extra.get(v, "")]
         for v in versions
@@ -263,8 +317,8 @@ def _run_release(args: argparse.Namespace) -> int:
 def _legal_hold(args: argparse.Namespace, *, on: bool) -> int:
     action = "hold" if on else "release"
     where = Where()
-    with aws_errors(where), _needs(HOLD_PERMISSIONS):
-        clients = _open(args, where)
+    with aws_errors(where), needs(HOLD_PERMISSIONS):
+        clients = open_clients(args, where)
         records = _records.load_call(clients.table, args.transaction_id)
         tx = records.transaction_id
         if not records.buckets:
@@ -280,19 +334,39 @@ def _legal_hold(args: argparse.Namespace, *, on: bool) -> int:
                     "object_lock_mode, or a bucket of your own created with it)"
                 )
         by = _audit.caller_arn(clients.sts)
-        versions = _records.object_versions(clients.s3, records)
-        done = _records.set_legal_hold(clients.s3, versions, on)
-        if not done:
+        versions = [v for v in _records.object_versions(clients.s3, records) if not v.delete_marker]
+        if not versions:
             raise CommandError(
                 f"transaction {tx}: no object version found in {', '.join(records.buckets)} "
                 f"(erased, or deleted by a lifecycle rule?): nothing to {action}"
             )
-        now = datetime.now(UTC)
-        at = _records.iso_now(now)
-        _records.record_legal_hold(clients.table, tx, on, by, args.reason, at)
-        objects = _records.object_list(done)
+        previous = _previous_hold(records)
+        objects = _records.object_list(versions)
+        intent = _audit.record(
+            clients.table,
+            tx,
+            action,
+            by,
+            reason=args.reason,
+            detail={"objects": objects, "previousHold": previous},
+            phase="intent",
+        )
+        at = intent.at
+        try:
+            done = _records.set_legal_hold(clients.s3, versions, on)
+            _records.record_legal_hold(clients.table, tx, on, by, args.reason, at)
+        except Exception as error:
+            record_failure(clients, intent, args.reason, error)
+            raise
         _audit.record(
-            clients.table, tx, action, by, reason=args.reason, detail={"objects": objects}, now=now
+            clients.table,
+            tx,
+            action,
+            by,
+            reason=args.reason,
+            detail={"intent": intent.key, "versions": len(done)},
+            now=after(intent),
+            phase="done",
         )
     document = {
         "transactionId": tx,
@@ -301,145 +375,31 @@ def _legal_hold(args: argparse.Namespace, *, on: bool) -> int:
         "by": by,
         "reason": args.reason,
         "objects": objects,
+        "previousHold": previous,
     }
     summary_line = (
         f"legal hold {'ON' if on else 'OFF'} on {len(done)} version(s) of {len(objects)} "
         f"object(s) of transaction {tx}\n"
     )
-    _print(args, document, _versions_table(done, {}) + summary_line)
-    return EXIT_OK
-
-
-# -- erase -------------------------------------------------------------------------------------------
-
-
-def _event_bus(args: argparse.Namespace, clients: _Clients) -> str:
-    if args.event_bus:
-        return str(args.event_bus)
-    if args.stack is None:
-        return "default"
-    cloudformation = _recordings_aws.cloudformation_client(clients.session, args.region)
-    return stack_output(
-        cloudformation, args.stack, EVENT_BUS_OUTPUT_PREFIX, "an event bus", "--event-bus"
-    )
-
-
-def _run_erase(args: argparse.Namespace) -> int:
-    where = Where()
-    with aws_errors(where), _needs(ERASE_PERMISSIONS):
-        clients = _open(args, where)
-        records = _records.load_call(clients.table, args.transaction_id)
-        tx = records.transaction_id
-        versions = _records.object_versions(clients.s3, records)
-        now = datetime.now(UTC)
-        refusals = _records.refusals(clients.s3, clients.retention, records, versions, now)
-        if not args.yes:
-            return _erase_plan(args, records, versions, refusals)
-        if refusals:
-            raise _records.refused(refusals, tx)
-        settled = all(
-            item.get("status") == _records.ERASED
-            for item in [*records.recordings, *records.transcripts]
+    if previous is not None:
+        summary_line += (
+            f"{'replaced' if on else 'ended'} the hold put by {previous['by']} at "
+            f"{previous['at']} ({previous['reason']}); the catalog keeps one hold per call\n"
         )
-        numbers_left = args.erase_numbers and _records.numbers_present(records) > 0
-        if not versions and settled and not numbers_left:
-            print(f"transaction {tx}: nothing left to erase")
-            return EXIT_OK
-        bus = _event_bus(args, clients)
-        by = _audit.caller_arn(clients.sts)
-        _records.delete_versions(clients.s3, versions)
-        remaining = _records.object_versions(clients.s3, records)
-        if remaining:
-            raise CommandError(
-                f"erase {tx}: {len(remaining)} version(s) appeared while erasing (first: "
-                f"{remaining[0].key} version {remaining[0].version_id}); run erase again"
-            )
-        at = _records.iso_now(now)
-        tombstoned = _records.tombstone(clients.table, records, versions, by, args.reason, at)
-        numbers = _records.erase_numbers(clients.table, records) if args.erase_numbers else None
-        objects = _records.object_list(versions, records.sha256_by_key)
-        detail: dict[str, Any] = {"objects": objects, "tombstones": tombstoned}
-        if numbers is not None:
-            detail["numbersErased"] = numbers
-        _audit.record(clients.table, tx, "erase", by, reason=args.reason, detail=detail, now=now)
-        event = {
-            "schemaVersion": "1",
-            "transactionId": tx,
-            "erasedAt": at,
-            "objects": objects,
-            "reason": args.reason,
-        }
-        _put_event(clients, bus, event)
-    document = {**event, "erasedBy": by, "eventBus": bus, "dryRun": False, "numbersErased": numbers}
-    text = (
-        _versions_table(versions, {})
-        + f"erased {len(versions)} version(s) of {len(objects)} object(s) of transaction {tx}; "
-        f"{tombstoned} catalog item(s) tombstoned"
-        + (", phone numbers removed" if numbers is not None else "")
-        + f"; {_ERASED_EVENT} put on {bus}\n"
-    )
-    _print(args, document, text)
+    print_document(args, document, versions_table(done, {}) + summary_line)
     return EXIT_OK
 
 
-def _erase_plan(
-    args: argparse.Namespace,
-    records: _records.CallRecords,
-    versions: list[_records.ObjectVersion],
-    refusals: list[_records.Refusal],
-) -> int:
-    tx = records.transaction_id
-    blocked: dict[Any, str] = {}
-    for refusal in refusals:
-        for version in versions:
-            if (version.key, version.version_id) == (refusal.key, refusal.version_id):
-                blocked[version] = "; ".join(filter(None, [blocked.get(version), refusal.reason]))
-    numbers = _records.numbers_present(records) if args.erase_numbers else None
-    document = {
-        "transactionId": tx,
-        "dryRun": True,
-        "objects": _records.object_list(versions, records.sha256_by_key),
-        "refusals": [str(refusal) for refusal in refusals],
-        "itemsWithNumbers": numbers,
+def _previous_hold(records: _records.CallRecords) -> dict[str, Any] | None:
+    """The hold the catalog records on the call (``None`` when there is none)."""
+    if not records.legal_hold:
+        return None
+    call = records.call or {}
+    return {
+        "by": call.get("legalHoldBy"),
+        "at": call.get("legalHoldAt"),
+        "reason": call.get("legalHoldReason"),
     }
-    lines = [_versions_table(versions, blocked)]
-    lines.append(f"dry run: would erase {len(versions)} version(s) of transaction {tx}")
-    if numbers is not None:
-        lines.append(f" and remove phone numbers from {numbers} catalog item(s)")
-    lines.append("; nothing deleted\n")
-    if refusals:
-        lines.append(
-            "erase would be refused: " + "; ".join(str(refusal) for refusal in refusals) + "\n"
-        )
-    else:
-        lines.append("pass --yes to erase\n")
-    _print(args, document, "".join(lines))
-    return EXIT_FAILURE if refusals else EXIT_OK
-
-
-def _put_event(clients: _Clients, bus: str, detail: dict[str, Any]) -> None:
-    events = clients.session.client(
-        "events",
-        region_name=clients.s3.meta.region_name,
-        config=_CLIENT_CONFIG,
-    )
-    answer = events.put_events(
-        Entries=[
-            {
-                "Source": _EVENT_SOURCE,
-                "DetailType": _ERASED_EVENT,
-                "Detail": json.dumps(detail, separators=(",", ":")),
-                "EventBusName": bus,
-            }
-        ]
-    )
-    if answer.get("FailedEntryCount"):
-        entry = answer.get("Entries", [{}])[0]
-        raise CommandError(
-            f"erased {detail['transactionId']}, but {_ERASED_EVENT} was not put on {bus} "
-            f"({entry.get('ErrorCode')}: {entry.get('ErrorMessage')}); the catalog and the audit "
-            "trail record the erasure"
-        )
 
 
 # -- verify ------------------------------------------------------------------------------------------
@@ -486,8 +446,8 @@ def _run_verify(args: argparse.Namespace) -> int:
             f"--transaction {args.transaction} cannot be combined with --since/--until", EXIT_USAGE
         )
     where = Where()
-    with aws_errors(where), _needs(VERIFY_PERMISSIONS):
-        clients = _open(args, where)
+    with aws_errors(where), needs(VERIFY_PERMISSIONS):
+        clients = open_clients(args, where)
         by = _audit.caller_arn(clients.sts)
         results = list(checks(clients.s3, _verify_items(args, clients.table)))
         by_call: dict[str, list[Check]] = {}
@@ -525,5 +485,5 @@ def _run_verify(args: argparse.Namespace) -> int:
         if found
         else ""
     )
-    _print(args, document, text + line)
+    print_document(args, document, text + line)
     return EXIT_FAILURE if found else EXIT_OK

@@ -558,8 +558,9 @@ class RecordingStorage(Construct):
 
     def grant_erase(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` erase calls (``recordings erase``): delete every version of recordings
-        and ``transcripts/*`` after reading their legal hold and retention. Nobody has it by
-        default; Object Lock still refuses what is held or retained."""
+        and ``transcripts/*`` after reading their legal hold and retention, and delete the call's
+        Transcribe jobs (``transcribe:Delete*Job`` on ``*``). Nobody has it by default; Object
+        Lock still refuses what is held or retained."""
         from cdk_recording._records_grants import grant_erase
 
         return grant_erase(self, grantee)

@@ -75,6 +75,25 @@ def test_record_refuses_bad_entries(
     assert table.scan()["Items"] == []
 
 
+def test_a_phase_is_recorded_and_read_back_with_the_entry_s_key(table: Table) -> None:
+    at = datetime(2026, 12, 3, 20, 27, 9, tzinfo=UTC)
+    intent = _audit.record(table, TX, "erase", WHO, reason="GDPR", now=at, phase="intent")
+    _audit.record(table, TX, "erase", WHO, detail={"intent": intent.key}, now=at, phase="done")
+    read_done, read_intent = sorted(_audit.audit_entries(table, TX), key=lambda e: e.phase or "")
+    assert (read_done.phase, read_intent.phase) == ("done", "intent")
+    assert read_intent == intent
+    assert read_done.detail == {"intent": intent.key}
+    assert intent.key.startswith("AUDIT#2026-12-03T20:27:09.000Z#")
+
+
+def test_an_unknown_phase_is_refused(table: Table) -> None:
+    with pytest.raises(
+        ValueError, match="audit phase 'started' is not one of intent, done, failed"
+    ):
+        _audit.record(table, TX, "erase", WHO, phase="started")
+    assert table.scan()["Items"] == []
+
+
 def test_caller_arn_reads_sts(aws_credentials: None) -> None:
     with mock_aws():
         sts = boto3.session.Session().client("sts", region_name="us-east-1")

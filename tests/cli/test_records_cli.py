@@ -41,6 +41,8 @@ from tests.cli.records_world import (
 from tests.cli.test_cli import assert_one_line_error
 
 SHA_TEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+# erase --yes with --table names the bus of Recording Erased.
+ERASE_WHERE = [*WHERE, "--event-bus", "default"]
 
 
 @pytest.fixture
@@ -99,14 +101,18 @@ def test_hold_is_recorded_on_the_call_and_in_the_audit_trail(
     assert call["legalHoldReason"] == "case 41"
     assert str(call["legalHoldBy"]).startswith("arn:aws:")
     assert call["legalHoldAt"] == document["at"]
-    [entry] = _audit.audit_entries(world.table, TX_A)
-    assert (entry.action, entry.reason, entry.by) == ("hold", "case 41", call["legalHoldBy"])
-    assert {o["key"]: len(o["versionIds"]) for o in entry.detail["objects"]} == {
+    intent, done = _audit.audit_entries(world.table, TX_A)
+    assert (intent.action, intent.reason, intent.by) == ("hold", "case 41", call["legalHoldBy"])
+    assert (intent.phase, done.phase, done.action) == ("intent", "done", "hold")
+    assert intent.at == document["at"]
+    assert done.detail == {"intent": intent.key, "versions": 5}
+    assert {o["key"]: len(o["versionIds"]) for o in intent.detail["objects"]} == {
         KEY_A: 2,
         TRANSCRIPT_A: 2,
         REDACTED_A: 1,
     }
     assert document["legalHold"] is True
+    assert document["previousHold"] is None
 
 
 def test_release_removes_the_hold_and_records_who_released_it(
@@ -120,8 +126,21 @@ def test_release_removes_the_hold_and_records_who_released_it(
     call = world.item(TX_A, "CALL")
     assert call is not None
     assert (call["legalHold"], call["legalHoldReason"]) == (False, "case closed")
-    assert [e.action for e in _audit.audit_entries(world.table, TX_A)] == ["hold", "release"]
+    trail = _audit.audit_entries(world.table, TX_A)
+    assert [(e.action, e.phase) for e in trail] == [
+        ("hold", "intent"),
+        ("hold", "done"),
+        ("release", "intent"),
+        ("release", "done"),
+    ]
     assert "legal hold OFF" in out
+    # The catalog keeps one hold per call: release says which hold it ended.
+    assert f"ended the hold put by {trail[0].by} at {trail[0].at} (case 41)" in out
+    assert trail[2].detail["previousHold"] == {
+        "by": trail[0].by,
+        "at": trail[0].at,
+        "reason": "case 41",
+    }
 
 
 def test_hold_without_object_lock_names_the_bucket(
@@ -211,7 +230,9 @@ def test_erase_is_refused_while_an_object_has_a_legal_hold(
     before = world.all_versions()
     world.stub_retention(monkeypatch, world.lockable(TX_A))
 
-    code, _, err = run(capsys, "recordings", "erase", TX_A, "--reason", "GDPR", "--yes", *WHERE)
+    code, _, err = run(
+        capsys, "recordings", "erase", TX_A, "--reason", "GDPR", "--yes", *ERASE_WHERE
+    )
 
     assert code == 1
     assert_one_line_error(
@@ -249,7 +270,9 @@ def test_erase_is_refused_while_a_retention_has_not_expired(
     stubber = world.stub_retention(monkeypatch, world.lockable(TX_A), {retained: (mode, until)})
     before = world.all_versions()
 
-    code, _, err = run(capsys, "recordings", "erase", TX_A, "--reason", "GDPR", "--yes", *WHERE)
+    code, _, err = run(
+        capsys, "recordings", "erase", TX_A, "--reason", "GDPR", "--yes", *ERASE_WHERE
+    )
 
     assert code == 1
     assert_one_line_error(
@@ -267,7 +290,9 @@ def test_an_expired_retention_does_not_stop_the_erase(
     until = datetime(2020, 1, 1, tzinfo=UTC)
     world.stub_retention(monkeypatch, world.lockable(TX_A), {retained: ("COMPLIANCE", until)})
 
-    code, _, err = run(capsys, "recordings", "erase", TX_A, "--reason", "GDPR", "--yes", *WHERE)
+    code, _, err = run(
+        capsys, "recordings", "erase", TX_A, "--reason", "GDPR", "--yes", *ERASE_WHERE
+    )
 
     assert (code, err) == (0, "")
     assert call_versions(world) == set()
@@ -291,7 +316,7 @@ def erase(
         "--reason",
         "GDPR request 7",
         "--yes",
-        *WHERE,
+        *ERASE_WHERE,
         *extra,
         "--output",
         "json",
@@ -339,29 +364,40 @@ def test_erase_leaves_tombstones_that_keep_the_key_and_hash(
     assert recording["fromNumber"] == CALLER
 
 
-def test_erase_writes_an_audit_entry_and_puts_recording_erased(
+def test_erase_writes_intent_and_done_entries_and_puts_recording_erased(
     capsys: pytest.CaptureFixture[str], world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document = erase(capsys, world, monkeypatch)
 
-    [entry] = _audit.audit_entries(world.table, TX_A)
-    assert (entry.action, entry.reason, entry.at) == (
+    intent, done = _audit.audit_entries(world.table, TX_A)
+    assert (intent.action, intent.phase, intent.reason, intent.at) == (
         "erase",
+        "intent",
         "GDPR request 7",
         document["erasedAt"],
     )
+    assert (done.action, done.phase, done.reason) == ("erase", "done", "GDPR request 7")
+    assert done.at > intent.at
+    assert done.detail["intent"] == intent.key
+    assert (done.detail["versions"], done.detail["tombstones"]) == (5, 2)
     [event] = world.events()
     assert (event["source"], event["detail-type"]) == ("cdk-recording", "Recording Erased")
     detail = event["detail"]
     assert detail["schemaVersion"] == "1"
-    assert (detail["transactionId"], detail["reason"]) == (TX_A, "GDPR request 7")
+    assert detail["transactionId"] == TX_A
+    assert "reason" not in detail  # free text: kept in the audit trail, not broadcast
+    assert "GDPR request 7" not in json.dumps(event)
     assert detail["erasedAt"] == document["erasedAt"]
+    assert (detail["objectCount"], detail["versionCount"], detail["truncated"]) == (3, 5, False)
     objects = {o["key"]: o for o in detail["objects"]}
     assert set(objects) == {KEY_A, TRANSCRIPT_A, REDACTED_A}
     assert objects[KEY_A]["sha256"] == SHA_TEST
+    assert objects[KEY_A]["versionCount"] == 2
     assert objects[TRANSCRIPT_A]["sha256"] is None
     assert sorted(objects[KEY_A]["versionIds"]) == sorted(world.versions[KEY_A])
-    assert entry.detail["objects"] == detail["objects"]
+    listed = {o["key"]: o for o in intent.detail["objects"]}
+    assert listed[KEY_A] == {k: objects[KEY_A][k] for k in ("key", "versionIds", "sha256")}
+    assert intent.detail["eventBus"] == "default"
 
 
 def test_erase_again_finds_nothing_left(
@@ -371,12 +407,14 @@ def test_erase_again_finds_nothing_left(
     world.events()
     world.stub_retention(monkeypatch, [])
 
-    code, out, _ = run(capsys, "recordings", "erase", TX_A, "--reason", "again", "--yes", *WHERE)
+    code, out, _ = run(
+        capsys, "recordings", "erase", TX_A, "--reason", "again", "--yes", *ERASE_WHERE
+    )
 
     assert code == 0
     assert "nothing left to erase" in out
     assert world.events() == []
-    assert len(_audit.audit_entries(world.table, TX_A)) == 1
+    assert len(_audit.audit_entries(world.table, TX_A)) == 2
 
 
 def test_erase_numbers_removes_the_call_s_phone_numbers(
@@ -542,7 +580,9 @@ def test_erase_is_refused_while_a_recording_of_the_call_is_still_awaited(
     capsys: pytest.CaptureFixture[str], world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world.stub_retention(monkeypatch, [])
-    code, _, err = run(capsys, "recordings", "erase", TX_C, "--reason", "GDPR", "--yes", *WHERE)
+    code, _, err = run(
+        capsys, "recordings", "erase", TX_C, "--reason", "GDPR", "--yes", *ERASE_WHERE
+    )
     assert code == 1
     assert_one_line_error(
         err, f"erase {TX_C} refused", f"recording {CALL_C1}: still awaited (status started)"

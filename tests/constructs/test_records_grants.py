@@ -102,20 +102,72 @@ def test_erase_grant_deletes_versions_after_reading_hold_and_retention(erase: Te
     assert "s3:PutObjectLegalHold" not in {a for s in statements for a in _actions(s)}
 
 
-@pytest.mark.parametrize("grant", ["legal_hold", "erase"])
-def test_call_recording_grants_add_the_catalog_records_grant(
-    grant: str, request: pytest.FixtureRequest
+def _dynamodb_actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {a for s in statements for a in _actions(s) if a.startswith("dynamodb:")}
+
+
+def test_erase_grant_deletes_the_call_s_transcribe_jobs(erase: Template) -> None:
+    statements = _policy_statements(erase, "Officer")
+    jobs = _with_action(statements, "transcribe:DeleteCallAnalyticsJob")
+    assert _actions(jobs) == {
+        "transcribe:DeleteCallAnalyticsJob",
+        "transcribe:DeleteTranscriptionJob",
+    }
+    # No job resource type to scope Delete*Job to (as the transcription function's Start*Job).
+    assert jobs["Resource"] == "*"
+
+
+@pytest.mark.parametrize(
+    ("grant", "expected"),
+    [
+        (
+            "legal_hold",
+            {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
+        ),
+        (
+            "erase",
+            {
+                "dynamodb:Query",
+                "dynamodb:GetItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+            },
+        ),
+    ],
+)
+def test_call_recording_grants_add_only_the_catalog_actions_of_their_command(
+    grant: str, expected: set[str], request: pytest.FixtureRequest
 ) -> None:
     template: Template = request.getfixturevalue(grant)
     statements = _policy_statements(template, "Officer")
     [table_id] = template.find_resources("AWS::DynamoDB::Table")
+    assert _dynamodb_actions(statements) == expected
     writes = _with_action(statements, "dynamodb:UpdateItem")
-    assert {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"} <= _actions(writes)
     resources = writes["Resource"]
     assert {"Fn::GetAtt": [table_id, "Arn"]} in resources
     assert {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/*"]]} in resources
-    events = _with_action(statements, "events:PutEvents")
-    assert "default" in str(events["Resource"])
+    put_events = [s for s in statements if "events:PutEvents" in _actions(s)]
+    if grant == "erase":
+        [events] = put_events
+        assert "default" in str(events["Resource"])
+    else:
+        assert put_events == []  # a hold role puts no event
+
+
+def test_audit_records_grant_reads_and_puts_only() -> None:
+    stack = make_stack()
+    recording = CallRecording(stack, "Recording", phone_numbers=["+12065550100"])
+    role = iam.Role(stack, "Officer", assumed_by=iam.AccountRootPrincipal())
+    assert recording.catalog is not None
+    recording.catalog.grant_audit_records(role)
+    statements = _policy_statements(Template.from_stack(stack), "Officer")
+    assert _dynamodb_actions(statements) == {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+    }
+    assert not [a for s in statements for a in _actions(s) if not a.startswith("dynamodb:")]
 
 
 def test_without_the_catalog_the_grant_is_storage_only() -> None:
@@ -125,6 +177,7 @@ def test_without_the_catalog_the_grant_is_storage_only() -> None:
     assert not [
         a for s in statements for a in _actions(s) if a.startswith(("dynamodb:", "events:"))
     ]
+    assert _with_action(statements, "transcribe:DeleteTranscriptionJob")
     assert _with_action(statements, "s3:DeleteObjectVersion")
 
 
@@ -141,13 +194,13 @@ def test_grants_follow_the_recording_prefix() -> None:
     assert listing["Condition"]["StringLike"]["s3:prefix"] == ["calls/*", "transcripts/*"]
 
 
-def test_catalog_grant_records_on_its_own_bus() -> None:
+def test_catalog_erase_records_grant_puts_on_its_own_bus() -> None:
     stack = make_stack()
     storage = RecordingStorage(stack, "Storage")
     bus = cdk.aws_events.EventBus(stack, "Bus")
     catalog = RecordingCatalog(stack, "Catalog", storage=storage, event_bus=bus)
     role = iam.Role(stack, "Officer", assumed_by=iam.AccountRootPrincipal())
-    catalog.grant_records(role)
+    catalog.grant_erase_records(role)
     template = Template.from_stack(stack)
     statements = _policy_statements(template, "Officer")
     [bus_id] = template.find_resources("AWS::Events::EventBus")
@@ -175,6 +228,9 @@ def test_nobody_may_hold_or_erase_by_default() -> None:
         "s3:GetObjectRetention",
         "s3:DeleteObjectVersion",
         "s3:ListBucketVersions",
+        "transcribe:DeleteCallAnalyticsJob",
+        "transcribe:DeleteTranscriptionJob",
+        "dynamodb:DeleteItem",
     }
     outputs = template.find_outputs("*")
     [name] = [k for k in outputs if "CatalogEventBusName" in k]
