@@ -6,8 +6,9 @@
 * ``erase`` is a dry run unless ``--yes``: it refuses while a legal hold or an unexpired retention
   applies, else deletes every version and delete marker, leaves a tombstone in the catalog, writes
   an audit entry and puts ``Recording Erased`` on the catalog's event bus;
-* ``verify`` recomputes the SHA-256 of delivered recordings (:mod:`cdk_recording._records_verify`)
-  and writes one ``verify`` audit entry per call checked.
+* ``verify`` recomputes the SHA-256 of delivered recordings, checks that the cataloged version is
+  still the key's current one (:mod:`cdk_recording._records_verify`) and writes one ``verify``
+  audit entry per call checked.
 
 The table, the Region and the credentials are found as for ``recordings list``
 (:mod:`cdk_recording._recordings_aws`).
@@ -36,7 +37,7 @@ from cdk_recording._recordings_aws import (
     stack_output,
 )
 from cdk_recording._recordings_output import plain, table, to_json
-from cdk_recording._records_verify import checks, findings, summary
+from cdk_recording._records_verify import RESULTS, checks, findings, summary
 
 if TYPE_CHECKING:
     import boto3
@@ -85,9 +86,10 @@ _EPILOG = """\
 Every action is recorded in the call's audit trail in the catalog (AUDIT# items): who (the STS
 caller ARN), what, when and why. erase is a dry run unless --yes.
 
-exit status: 0 success (verify: every recording matches), 1 refused, not found, a finding (verify:
-a mismatch, a missing object or version, a recording without a hash) or failed, 2 invalid arguments
-or AWS configuration."""
+exit status: 0 success (verify: every recording matches and is its key's current version), 1
+refused, not found, a finding (verify: a mismatch, a cataloged version superseded by another or
+hidden by a delete marker, a missing version, a recording without a hash) or failed, 2 invalid
+arguments or AWS configuration."""
 
 
 # -- clients -----------------------------------------------------------------------------------------
@@ -214,7 +216,8 @@ def add_records(actions: Subcommands, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="recompute SHA-256 of delivered recordings and compare with the catalog",
         description="Read every delivered recording of a day range (by leg start; default today,\n"
-        "UTC) or of one call, hash it, and report mismatches and missing objects or versions.",
+        "UTC) or of one call, hash the cataloged version, and report mismatches, missing\n"
+        "versions, and keys whose current version is another one or a delete marker.",
         epilog=f"{_EPILOG}\n\nThe caller needs {VERIFY_PERMISSIONS}.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -502,28 +505,42 @@ def _run_verify(args: argparse.Namespace) -> int:
                 by,
                 detail={
                     **summary(checked),
-                    "findings": [
-                        {"key": c.key, "versionId": c.versionId, "result": c.result}
-                        for c in findings(checked)
-                    ],
+                    "findings": [_finding(c) for c in findings(checked)],
                 },
                 now=now,
             )
     found = findings(results)
     counts = summary(results)
     document = {**counts, "results": [result.as_json() for result in results]}
-    line = (
-        f"checked {counts['checked']} recording(s): {counts['ok']} ok, {counts['mismatch']} "
-        f"mismatch, {counts['missing']} missing, {counts['unverifiable']} unverifiable\n"
+    line = f"checked {counts['checked']} recording(s): " + ", ".join(
+        f"{counts[result]} {result}" for result in RESULTS
     )
     rows = (
-        [c.transactionId, c.callId, c.key, c.versionId, c.result, c.expected, c.actual]
+        [
+            c.transactionId,
+            c.callId,
+            c.key,
+            c.versionId,
+            c.result,
+            c.expected,
+            c.actual,
+            c.currentVersionId,
+        ]
         for c in found
     )
     text = (
-        table(["TRANSACTION", "CALL ID", "KEY", "VERSION", "RESULT", "CATALOG", "S3"], rows)
+        table(
+            ["TRANSACTION", "CALL ID", "KEY", "VERSION", "RESULT", "CATALOG", "S3", "CURRENT"], rows
+        )
         if found
         else ""
     )
-    _print(args, document, text + line)
+    _print(args, document, text + line + "\n")
     return EXIT_FAILURE if found else EXIT_OK
+
+
+def _finding(check: Check) -> dict[str, Any]:
+    finding = {"key": check.key, "versionId": check.versionId, "result": check.result}
+    if check.currentVersionId is not None:
+        finding["currentVersionId"] = check.currentVersionId
+    return finding
