@@ -25,6 +25,7 @@ from cdk_recording._command import EXIT_USAGE, CommandError
 from cdk_recording._playback import build_playback
 from cdk_recording._playback_audio import Waveform, WaveformError, read_waveform
 from cdk_recording._playback_html import render_page
+from cdk_recording._records_verify import DELIVERED
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -61,7 +62,7 @@ def read_audio(client: Any, recordings: Iterable[Mapping[str, Any]]) -> dict[str
             # The tombstone keeps bucket, key and version as the record of what was deleted.
             audio[call_id] = f"no audio: the recording was erased ({item.get('erasedAt') or '-'})"
             continue
-        if item.get("status") != "delivered" and not (bucket and key):
+        if item.get("status") != DELIVERED and not (bucket and key):
             audio[call_id] = (
                 f"no audio: the recording's status is {item.get('status') or 'unknown'}"
             )

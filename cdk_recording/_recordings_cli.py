@@ -66,7 +66,7 @@ MAX_MINUTES_DAYS: Final = 366
 DEFAULT_LIMIT: Final = 100
 _MAX_LIMIT = 10_000
 #: Recording statuses (``docs/catalog.md``), and ``none``: a call of ``--number`` with no recording.
-STATUSES: Final = ("started", "delivered", "missing", "transcribed", "erased", "none")
+STATUSES: Final = ("started", "delivered", "missing", "failed", "not-started", "erased", "none")
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _TABLE_NAME = re.compile(

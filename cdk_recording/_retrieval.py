@@ -3,8 +3,8 @@
 ``cdk-recording recordings get`` (:mod:`cdk_recording._retrieval_cli`) works in this order, so that
 nothing leaves S3 without an entry in the catalog's audit trail (:mod:`cdk_recording._audit`):
 
-1. read the call from the catalog and pick its retrievable recordings (``delivered`` or
-   ``transcribed``, with the cataloged bucket, key and ``versionId``);
+1. read the call from the catalog and pick its retrievable recordings (status ``delivered``, with
+   the cataloged bucket, key and ``versionId``);
 2. check everything that can be checked locally: the files to write do not exist (unless
    ``--force``), the URL lifetime fits the signing credentials;
 3. write the ``AUDIT#`` entry (action ``download`` or ``presign``; detail: bucket, keys,
@@ -35,6 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from cdk_recording import _audit
 from cdk_recording._command import EXIT_USAGE, CommandError
+from cdk_recording._records_verify import DELIVERED
 
 if TYPE_CHECKING:
     import boto3
@@ -62,8 +63,9 @@ __all__ = [
 DEFAULT_EXPIRES_SECONDS: Final = 300
 #: The longest presigned URL ``get`` signs: 12 hours.
 MAX_EXPIRES_SECONDS: Final = 12 * 3600
-#: Recording statuses whose object is in the bucket (``docs/catalog.md``).
-RETRIEVABLE_STATUSES: Final = ("delivered", "transcribed")
+#: Recording statuses whose object is in the bucket (``docs/catalog.md``): an ``erased`` tombstone
+#: keeps the key and version of what was deleted, so it is not one of them.
+RETRIEVABLE_STATUSES: Final = (DELIVERED,)
 #: Suffix of a file being downloaded, until its SHA-256 matches the catalog.
 PARTIAL_SUFFIX: Final = ".partial"
 
