@@ -10,10 +10,11 @@ nothing leaves S3 without an entry in the catalog's audit trail (:mod:`cdk_recor
 3. write the ``AUDIT#`` entry (action ``download`` or ``presign``; detail: bucket, keys,
    versionIds, call ids, and for URLs the lifetime). If that write fails, stop: nothing is read
    from S3 and no URL is signed;
-4. read each object at its cataloged version into ``<name>.partial`` (owner-only permissions),
-   hashing while streaming, and move every file into place only when all of them match the
-   catalog's SHA-256. On a mismatch every ``.partial`` file is removed: an unverified copy is never
-   handed over, and the audit entry already records that the objects were read.
+4. read each object at its cataloged version into ``<name>.partial`` (a new file, owner-only, never
+   opened through a link), hashing while streaming, and move every file into place only when all
+   of them match the catalog's SHA-256. On a mismatch every ``.partial`` file is removed: an
+   unverified copy is never handed over, and the audit entry already records that the objects were
+   read. If a move fails, the files already moved are removed again.
 
 A presigned URL is valid for at most :data:`MAX_EXPIRES_SECONDS` (12 hours; SigV4 allows 7 days,
 which is far longer than a reviewer needs a link), and never longer than the credentials that sign
@@ -26,6 +27,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -225,7 +227,8 @@ def targets(recordings: Sequence[StoredRecording], out: Path, *, force: bool) ->
     """Where each recording is written: ``out/<file name of its key>``.
 
     :raises CommandError: ``out`` is not a directory (exit 2), two recordings share a file name, or
-        a file is already there and ``force`` is false.
+        a file (or its ``.partial`` file, or a link by either name) is already there and ``force``
+        is false.
     """
     if not out.is_dir():
         raise CommandError(f"--out {out}: not a directory; create it or pick another", EXIT_USAGE)
@@ -237,7 +240,12 @@ def targets(recordings: Sequence[StoredRecording], out: Path, *, force: bool) ->
             f"recordings of the call share a file name ({', '.join(r.key for r in recordings)}): "
             "download them one at a time with --call"
         )
-    existing = [str(path) for path in paths if path.exists() or path.is_symlink()]
+    existing = [
+        str(path)
+        for target in paths
+        for path in (target, _partial(target))
+        if path.exists() or path.is_symlink()
+    ]
     if existing and not force:
         raise CommandError(
             f"{', '.join(existing)} already exists: nothing was downloaded; remove it, choose "
@@ -304,8 +312,11 @@ def _partial(path: Path) -> Path:
     return path.with_name(path.name + PARTIAL_SUFFIX)
 
 
-def _fetch(s3: Any, recording: StoredRecording, partial: Path) -> tuple[str, int]:
-    """Stream one object version into ``partial`` (owner-only); its SHA-256 and size."""
+def _fetch(
+    s3: Any, recording: StoredRecording, partial: Path, created: list[Path]
+) -> tuple[str, int]:
+    """Stream one object version into ``partial`` (owner-only, added to ``created`` once it is
+    this call's); its SHA-256 and size."""
     try:
         response = s3.get_object(
             Bucket=recording.bucket, Key=recording.key, VersionId=recording.version_id
@@ -319,7 +330,8 @@ def _fetch(s3: Any, recording: StoredRecording, partial: Path) -> tuple[str, int
         ) from error
     digest = hashlib.sha256()
     size = 0
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    descriptor = _create(partial)
+    created.append(partial)
     with os.fdopen(descriptor, "wb") as file:
         for chunk in response["Body"].iter_chunks(_CHUNK):
             digest.update(chunk)
@@ -328,19 +340,41 @@ def _fetch(s3: Any, recording: StoredRecording, partial: Path) -> tuple[str, int
     return digest.hexdigest(), size
 
 
+def _create(partial: Path) -> int:
+    """Create ``partial`` for writing, owner-only; never an existing file, never through a link
+    (``O_EXCL`` fails on any name already there, ``O_NOFOLLOW`` on a link)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(partial, flags, 0o600)
+    except FileExistsError as error:
+        raise CommandError(
+            f"{partial} appeared while downloading (or is a link): nothing was downloaded; "
+            "remove it and run again"
+        ) from error
+
+
 def download_all(
     s3: Any, recordings: Sequence[StoredRecording], paths: Sequence[Path], *, force: bool
 ) -> list[Downloaded]:
     """Download every recording to its path, or none: each is streamed into ``<path>.partial``
-    and checked against the catalog's SHA-256; only when all match are they moved into place.
+    (created new, never through a link) and checked against the catalog's SHA-256; only when all
+    match are they moved into place. If a move fails, the files already moved are removed again.
 
-    :raises CommandError: a read failed or a SHA-256 differs (every ``.partial`` file is removed).
+    With ``force``, an existing ``<path>.partial`` (or a link by that name: the link, not what it
+    points at) is removed first, and the files moved replace the ones there.
+
+    :raises CommandError: a read failed, a SHA-256 differs, or a file could not be written or moved
+        (every ``.partial`` file this call created is removed; on a failed move the message names
+        any file that was replaced and so could not be put back).
     """
     partials = [_partial(path) for path in paths]
+    created: list[Path] = []
     done: list[Downloaded] = []
     try:
         for recording, path, partial in zip(recordings, paths, partials, strict=True):
-            sha256, size = _fetch(s3, recording, partial)
+            if force:
+                partial.unlink(missing_ok=True)  # a link is removed, not followed
+            sha256, size = _fetch(s3, recording, partial, created)
             if sha256 != recording.sha256:
                 raise CommandError(
                     f"SHA-256 mismatch for s3://{recording.bucket}/{recording.key} version "
@@ -353,16 +387,48 @@ def download_all(
         for item in done:
             if not force and (item.path.exists() or item.path.is_symlink()):
                 raise CommandError(f"{item.path} appeared while downloading; nothing was moved")
-        for partial, item in zip(partials, done, strict=True):
-            os.replace(partial, item.path)
+        _move_all(partials, done)
     except OSError as error:
         raise CommandError(
-            f"cannot write {error.filename or 'a download'}: {error.strerror or error}"
+            f"cannot write {error.filename or 'a download'}: {error.strerror or error}; "
+            "nothing was downloaded"
         ) from error
     finally:
-        for partial in partials:
-            partial.unlink(missing_ok=True)
+        # Only what this call created: a name that was there before is the caller's.
+        for partial in created:
+            with suppress(OSError):
+                partial.unlink(missing_ok=True)
     return done
+
+
+def _move_all(partials: Sequence[Path], done: Sequence[Downloaded]) -> None:
+    """Move every ``.partial`` file into place, or, if one move fails, remove the ones moved."""
+    moved: list[tuple[Path, bool]] = []
+    for partial, item in zip(partials, done, strict=True):
+        replaced = item.path.exists() or item.path.is_symlink()
+        try:
+            os.replace(partial, item.path)
+        except OSError as error:
+            removed = [str(path) for path, was_there in moved if not was_there]
+            replaced_names = [str(path) for path, was_there in moved if was_there]
+            for path, was_there in moved:
+                if not was_there:
+                    with suppress(FileNotFoundError):
+                        path.unlink()
+            said = f"cannot move {partial} to {item.path} ({error.strerror or error}): "
+            if removed:
+                said += f"removed {', '.join(removed)} again; "
+            if replaced_names:
+                # The file --force replaced is gone for good: say what now holds its name.
+                said += (
+                    f"{', '.join(replaced_names)} was replaced (--force) before the failure and "
+                    "holds its downloaded recording (SHA-256 checked); nothing else was handed "
+                    "over"
+                )
+            else:
+                said += "nothing was handed over"
+            raise CommandError(said) from error
+        moved.append((item.path, replaced))
 
 
 def presign(s3: Any, recording: StoredRecording, expires_seconds: int) -> str:

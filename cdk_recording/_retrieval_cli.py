@@ -44,8 +44,9 @@ from STS, the keys and versionIds, the URL lifetime) is written to the catalog b
 read or any URL signed; if it cannot be written, nothing is handed over.
 
 Downloads read the cataloged version of each delivered recording into DIR/<file name of the key>,
-check its SHA-256 against the catalog and keep the files only if every one matches. An existing
-file is never overwritten without --force.
+check its SHA-256 against the catalog and keep the files only if every one matches (if one cannot
+be moved into place, those already moved are removed again). An existing file, or an existing
+DIR/<name>.partial, is never overwritten or removed without --force.
 
 --url prints presigned GET URLs of the cataloged versions instead, valid for --expires (90s, 5m,
 1h; default 5m, at most 12h, and never longer than the signing credentials last).
