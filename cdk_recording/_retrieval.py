@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cdk_recording import _audit
@@ -104,11 +106,29 @@ def expires_text(seconds: int) -> str:
 def credentials_expiry(session: boto3.session.Session) -> datetime | None:
     """When the session's credentials expire, where botocore knows it (role sessions, SSO,
     ``credential_process`` with an ``Expiration``); None for long-term keys.
+
+    Refreshable credentials whose expiry cannot be read get a note on stderr (the URL lifetime is
+    then not checked against them) rather than a silent pass.
     """
     credentials = session.get_credentials()
+    if not isinstance(credentials, RefreshableCredentials):
+        return None  # long-term keys (or none): they do not expire
     # RefreshableCredentials keep the expiry in a private attribute; botocore has no public one.
+    # tests/cli/test_retrieval_expires.py fails if an upgrade of botocore drops it.
     expiry = getattr(credentials, "_expiry_time", None)
+    if expiry is None:
+        # A role profile's credentials are deferred: nothing is fetched, and no expiry known,
+        # until they are first used. A failed fetch surfaces when the URL is signed.
+        with suppress(RuntimeError, BotoCoreError):
+            credentials.get_frozen_credentials()
+        expiry = getattr(credentials, "_expiry_time", None)
     if not isinstance(expiry, datetime):
+        print(
+            f"cdk-recording: note: the AWS credentials ({credentials.method}) expire, but botocore "
+            "does not say when: --expires is not checked against their lifetime, and a URL stops "
+            "working when they expire",
+            file=sys.stderr,
+        )
         return None
     return expiry if expiry.tzinfo is not None else expiry.replace(tzinfo=UTC)
 
