@@ -414,7 +414,7 @@ def _run_show(args: argparse.Namespace) -> int:
         sys.stdout.write(_show_text(document))
     if args.html:
         with aws_errors(where):
-            _playback_page.write_page(args, document, call.recordings)
+            _playback_page.write_page(args, document, call.recordings, catalog_table)
     return EXIT_OK
 
 

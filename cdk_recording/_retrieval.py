@@ -301,19 +301,10 @@ def audit_retrieval(
     if expires_seconds is not None:
         detail["expiresSeconds"] = expires_seconds
         detail["expiresAt"] = _iso(now + timedelta(seconds=expires_seconds))
-    try:
-        return _audit.record(table, transaction_id, action, by, detail=detail, now=now)
-    except (ClientError, BotoCoreError) as error:
-        said = (
-            error.response.get("Error", {}).get("Code", "error")
-            if isinstance(error, ClientError)
-            else type(error).__name__
-        )
-        nothing = "no file was downloaded" if action == "download" else "no URL was signed"
-        raise CommandError(
-            f"could not write the audit entry to the catalog ({said}: {error}); {nothing}: "
-            "the caller needs dynamodb:PutItem on the catalog table"
-        ) from error
+    nothing = "no file was downloaded" if action == "download" else "no URL was signed"
+    return _audit.record_access(
+        table, transaction_id, action, by, detail=detail, nothing=nothing, now=now
+    )
 
 
 # -- handing over ------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from cdk_recording import _audit, _aws, _retrieval
 from cdk_recording._command import EXIT_OK, EXIT_USAGE, CommandError, non_empty
@@ -193,14 +192,7 @@ def _run_get(args: argparse.Namespace) -> int:
 
 def _caller(sts: Any) -> str:
     """The caller's ARN for the audit entry; without it nothing is handed over."""
-    try:
-        return _audit.caller_arn(sts)
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "error")
-        raise CommandError(
-            f"could not identify the caller with STS GetCallerIdentity ({code}: {error}); "
-            "nothing was handed over: the audit entry needs the caller's ARN"
-        ) from error
+    return _audit.access_caller(sts, "nothing was handed over")
 
 
 def _describe(recording: _retrieval.StoredRecording) -> dict[str, Any]:
