@@ -227,12 +227,14 @@ def _add_show(actions: Subcommands, common: argparse.ArgumentParser) -> None:
         metavar="FILE",
         type=non_empty,
         help="also write the call as a self-contained HTML page: timeline of legs, consent and "
-        "recording marks, and the waveform of each channel of each delivered recording",
+        "recording marks, and the waveform of each channel of each delivered recording (reading "
+        "the recordings writes a playback entry to the call's audit trail first; needs "
+        f"{_playback_page.PLAYBACK_PERMISSIONS})",
     )
     page.add_argument(
         "--no-audio",
         action="store_true",
-        help="with --html: read no recording object (timeline only)",
+        help="with --html: read no recording object and write no audit entry (timeline only)",
     )
     parser.set_defaults(run=_run_show)
 
