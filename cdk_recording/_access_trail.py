@@ -23,6 +23,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_recording._compliance import acknowledge
+from cdk_recording._defaults import TRANSCRIPTS_PREFIX
 from cdk_recording._storage import validate_prefix
 from cdk_recording._validation import Problems, is_token
 
@@ -52,7 +53,7 @@ class RecordingAccessTrail(Construct):
         *,
         bucket: s3.IBucket,
         recording_prefix: str = "recordings",
-        transcripts_prefix: str | None = "transcripts",
+        transcripts_prefix: str | None = TRANSCRIPTS_PREFIX,
         write_events: bool = False,
         encryption_key: kms.IKey | None = None,
         log_retention: cdk.Duration | None = None,

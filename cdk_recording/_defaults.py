@@ -13,6 +13,7 @@ __all__ = [
     "HANDLER_TIMEOUT",
     "LOG_RETENTION",
     "METRICS_NAMESPACE",
+    "TRANSCRIPTS_PREFIX",
 ]
 
 #: The newest Python runtime aws-cdk-lib 2.275 knows (cdk-nag AwsSolutions-L1 flags older ones).
@@ -28,3 +29,7 @@ HANDLER_TIMEOUT = cdk.Duration.seconds(4)
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 #: CloudWatch namespace of the recording metrics.
 METRICS_NAMESPACE = "CdkRecording"
+#: Where everything derived from a call (transcripts, redacted transcripts and audio) lives in the
+#: recording bucket: ``transcripts/<transactionId>/``. Legal hold, erasure, the access trail and the
+#: grants name it; the recording and prompts prefixes may not overlap it.
+TRANSCRIPTS_PREFIX = "transcripts"

@@ -150,9 +150,12 @@ def lifecycle_rule(
     retention: cdk.Duration | None,
     noncurrent: cdk.Duration,
     abort_after: cdk.Duration,
+    *,
+    rule_id: str = "Recordings",
 ) -> s3.LifecycleRule:
+    """The prefix-wide rule: transitions, expiration, noncurrent versions, incomplete uploads."""
     return s3.LifecycleRule(
-        id="Recordings",
+        id=rule_id,
         prefix=f"{prefix}/",
         transitions=[
             s3.Transition(storage_class=t.storage_class, transition_after=t.after)

@@ -154,12 +154,20 @@ def validate_retention_classes(
 
 
 def class_lifecycle_rules(
-    prefix: str, classes: Sequence[RetentionClass], noncurrent: cdk.Duration
+    prefix: str,
+    classes: Sequence[RetentionClass],
+    noncurrent: cdk.Duration,
+    *,
+    id_prefix: str = "",
 ) -> list[s3.LifecycleRule]:
-    """One rule per class with ``delete_after``: prefix + tag ``retention-class=<name>``."""
+    """One rule per class with ``delete_after``: prefix + tag ``retention-class=<name>``.
+
+    The storage calls it for the recording prefix and for ``transcripts/``, whose objects carry
+    their recording's tag and retention; ``id_prefix`` tells the two sets of rules apart.
+    """
     return [
         s3.LifecycleRule(
-            id=f"RetentionClass-{item.name}",
+            id=f"{id_prefix}RetentionClass-{item.name}",
             prefix=f"{prefix}/",
             tag_filters={TAG_KEY: item.name},
             expiration=item.delete_after,
@@ -190,15 +198,18 @@ def retention_policy(
     }
 
 
-def retention_statements(recordings_arn: str) -> list[iam.PolicyStatement]:
-    """What the arrival processor needs to lock and tag recordings, on the recording prefix only.
+def retention_statements(
+    objects_arn: str, *, sid: str = "RetainRecordings"
+) -> list[iam.PolicyStatement]:
+    """What the arrival processor needs to lock and tag recordings (and the transcription function
+    transcripts), on ``objects_arn`` (one prefix) only.
 
     ``s3:BypassGovernanceRetention`` is deliberately absent: the processor can extend a retention,
     never shorten or remove one.
     """
     return [
         iam.PolicyStatement(
-            sid="RetainRecordings",
+            sid=sid,
             actions=[
                 "s3:GetObjectRetention",
                 "s3:PutObjectRetention",
@@ -207,7 +218,7 @@ def retention_statements(recordings_arn: str) -> list[iam.PolicyStatement]:
                 "s3:PutObjectTagging",
                 "s3:PutObjectVersionTagging",
             ],
-            resources=[recordings_arn],
+            resources=[objects_arn],
         )
     ]
 

@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_recording._compliance import acknowledge
+from cdk_recording._defaults import TRANSCRIPTS_PREFIX
 from cdk_recording._lifecycle import (
     DEFAULT_TRANSITIONS,
     RecordingTransition,
@@ -49,6 +50,9 @@ _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
 #: Keys the service appends after the prefix are about 110 characters
 #: (``/YYYY/MM/DD/<timestamp>_<36>_<36>.wav``); S3 keys stop at 1,024.
 _MAX_PREFIX_LENGTH = 900
+
+#: S3's limit of lifecycle rules per bucket (Amazon S3 User Guide, "Lifecycle configuration").
+_MAX_LIFECYCLE_RULES = 1000
 
 _KMS_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
 _REPLICATION_REASON = (
@@ -178,16 +182,34 @@ class RecordingStorage(Construct):
             and not is_token(prompts_prefix)
             and recording_prefix
             and prompts_prefix
-            and (
-                (recording_prefix + "/").startswith(prompts_prefix + "/")
-                or (prompts_prefix + "/").startswith(recording_prefix + "/")
-            )
+            and _overlaps(recording_prefix, prompts_prefix)
         ):
             problems.add(
                 "prompts_prefix",
                 prompts_prefix,
                 f"must not overlap recording_prefix={recording_prefix!r}: the service may write "
                 "recordings but only read prompts",
+            )
+        for prefix_option, prefix in (
+            ("recording_prefix", recording_prefix),
+            ("prompts_prefix", prompts_prefix),
+        ):
+            if not is_token(prefix) and prefix and _overlaps(prefix, TRANSCRIPTS_PREFIX):
+                problems.add(
+                    prefix_option,
+                    prefix,
+                    f"must not overlap {TRANSCRIPTS_PREFIX!r}, where transcripts and redacted copies "
+                    "of every call live (the service must not write or read them, and legal hold "
+                    "and erasure treat them apart)",
+                )
+        expiring = [c for c in retention_classes if getattr(c, "delete_after", None) is not None]
+        if 2 * (1 + len(expiring)) > _MAX_LIFECYCLE_RULES:
+            problems.add(
+                "retention_classes",
+                f"<{len(expiring)} class(es) with delete_after>",
+                f"at most {_MAX_LIFECYCLE_RULES // 2 - 1}: each takes two lifecycle rules (the "
+                f"recording prefix and {TRANSCRIPTS_PREFIX}/), with the two prefix-wide ones, and S3 "
+                f"allows {_MAX_LIFECYCLE_RULES} per bucket",
             )
         if bucket is not None:
             own_only = {
@@ -315,12 +337,19 @@ class RecordingStorage(Construct):
                 )
             self.access_logs_bucket = access_logs_bucket
             noncurrent = noncurrent_version_retention or cdk.Duration.days(90)
+            abort_after = abort_incomplete_uploads_after or cdk.Duration.days(7)
             lifecycle = lifecycle_rule(
-                recording_prefix,
+                recording_prefix, resolved_transitions, recording_retention, noncurrent, abort_after
+            )
+            # Transcripts are records too: what is derived from a call ages, expires and (by its
+            # retention-class tag) is deleted with the recordings; harmless without transcription.
+            derived = lifecycle_rule(
+                TRANSCRIPTS_PREFIX,
                 resolved_transitions,
                 recording_retention,
                 noncurrent,
-                abort_incomplete_uploads_after or cdk.Duration.days(7),
+                abort_after,
+                rule_id="Transcripts",
             )
             lock_retention: s3.ObjectLockRetention | None = None
             if object_lock_mode is not None and object_lock_retention is not None:
@@ -348,6 +377,13 @@ class RecordingStorage(Construct):
                 lifecycle_rules=[
                     lifecycle,
                     *class_lifecycle_rules(recording_prefix, self.retention_classes, noncurrent),
+                    derived,
+                    *class_lifecycle_rules(
+                        TRANSCRIPTS_PREFIX,
+                        self.retention_classes,
+                        noncurrent,
+                        id_prefix="Transcripts",
+                    ),
                 ],
                 object_lock_enabled=True if object_lock_mode is not None else None,
                 object_lock_default_retention=lock_retention,
@@ -390,12 +426,20 @@ class RecordingStorage(Construct):
         stays enabled), so the Chime service's PutObject carries no Object Lock parameters, and
         returns the processor's ``RETENTION`` value (JSON) and the statements its role needs.
         """
-        if self.object_lock_mode is None:
+        text = self.retention_environment()
+        if text is None:
             return None
         self._retained_at_arrival = True
         cfn = self.bucket.node.default_child
         if isinstance(cfn, s3.CfnBucket):
             cfn.add_property_deletion_override("ObjectLockConfiguration.Rule")
+        return text, retention_statements(self.recordings_arn())
+
+    def retention_environment(self) -> str | None:
+        """The ``RETENTION`` value (JSON) of the functions that lock what is stored (recordings
+        at arrival, transcripts when they are recorded); None when recordings are not locked."""
+        if self.object_lock_mode is None:
+            return None
         policy = retention_policy(
             self.object_lock_mode, self.retention_classes, self._object_lock_retention
         )
@@ -404,7 +448,7 @@ class RecordingStorage(Construct):
             # A number given as a token: CloudFormation joins the JSON (and drops the nulls,
             # which the processor reads as absent).
             text = cdk.Stack.of(self).to_json_string(policy)
-        return text, retention_statements(self.recordings_arn())
+        return text
 
     # -- service access -----------------------------------------------------------------------------
 
@@ -523,6 +567,11 @@ class RecordingStorage(Construct):
         if self.encryption_key is not None and self.bucket.encryption_key is None:
             self.encryption_key.grant_encrypt(grantee)
         return grant
+
+
+def _overlaps(first: str, second: str) -> bool:
+    """Whether one key prefix contains the other (as whole path segments)."""
+    return (first + "/").startswith(second + "/") or (second + "/").startswith(first + "/")
 
 
 def _describe(value: object) -> object:

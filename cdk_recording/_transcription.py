@@ -28,6 +28,7 @@ from cdk_recording._catalog_queues import queue
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import HANDLER_ARCHITECTURE, HANDLER_RUNTIME, LOG_RETENTION
 from cdk_recording._logs import encrypted_log_group, function_role
+from cdk_recording._retention import RETENTION_ENVIRONMENT_VARIABLE, retention_statements
 from cdk_recording._storage import RecordingStorage
 from cdk_recording._transcription_flow import (
     BACKFILL_TIMEOUT,
@@ -226,6 +227,15 @@ class RecordingTranscription(Construct):
                     },
                 )
             )
+        # Transcripts are records too: with Object Lock, each output gets its recording's
+        # retention and class tag when it is recorded (the arrival processor's policy).
+        retention = storage.retention_environment()
+        if retention is not None:
+            statements.extend(
+                retention_statements(
+                    bucket.arn_for_objects(f"{OUTPUT_PREFIX}/*"), sid="RetainTranscripts"
+                )
+            )
         description = "cdk-recording: plans, starts and records Amazon Transcribe jobs"
         log_group = encrypted_log_group(self, "FunctionLogs", log_retention)
         role = function_role(
@@ -263,6 +273,7 @@ class RecordingTranscription(Construct):
                 "METRICS_NAMESPACE": catalog.metrics_namespace,
                 "APPLICATION": catalog.application_name,
                 **({"OUTPUT_KMS_KEY_ID": key.key_arn} if key is not None else {}),
+                **({RETENTION_ENVIRONMENT_VARIABLE: retention} if retention is not None else {}),
             },
         )
         """The transcription function (actions plan, start, status, record, fail)."""
@@ -274,6 +285,13 @@ class RecordingTranscription(Construct):
             "job names are derived from each recording's key at run time, so no job ARN exists "
             "to name in advance; the actions are listed explicitly, never a wildcard.",
         )
+        if retention is not None:
+            self._acknowledge_object_wildcards(
+                role,
+                [OUTPUT_PREFIX],
+                "The function locks and tags each transcript a job wrote (keys known only when "
+                "the job completes), and only under the transcripts prefix.",
+            )
         acknowledge(
             self.function,
             [

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from cdk_recording._defaults import TRANSCRIPTS_PREFIX
 from cdk_recording._validation import Problems, is_token
 
 __all__ = [
@@ -242,7 +243,7 @@ _VOCABULARY_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,200}$")
 #: Concurrent Call Analytics jobs: 100 by default per account and Region (quota, adjustable).
 _MAX_BACKFILL_CONCURRENCY = 100
 #: Where the runtime writes every output of a call: ``transcripts/<transactionId>/``.
-OUTPUT_PREFIX = "transcripts"
+OUTPUT_PREFIX = TRANSCRIPTS_PREFIX
 
 
 @dataclass(frozen=True, kw_only=True)

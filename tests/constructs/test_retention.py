@@ -221,6 +221,20 @@ def test_each_class_with_delete_after_gets_a_rule_on_its_tag(
     assert "ExpirationInDays" not in rules["Recordings"]
 
 
+def test_each_class_rule_covers_the_transcripts_too(
+    classes: tuple[cdk.Stack, Template],
+) -> None:
+    rules = {r["Id"]: r for r in _bucket(classes[1])["LifecycleConfiguration"]["Rules"]}
+    for name in ("trading", "support"):
+        assert rules[f"TranscriptsRetentionClass-{name}"] == {
+            **rules[f"RetentionClass-{name}"],
+            "Id": f"TranscriptsRetentionClass-{name}",
+            "Prefix": "transcripts/",
+        }
+    assert "TranscriptsRetentionClass-legal" not in rules
+    assert len(rules) == 6  # two prefix-wide rules and two per class with delete_after
+
+
 # -- CallRecording ----------------------------------------------------------------------------------
 
 
@@ -297,6 +311,26 @@ def test_fails_when_delete_after_precedes_retain_for() -> None:
     assert (
         "retention_classes[0].delete_after='30 days': must be at least retain_for (365 days)"
         in (message)
+    )
+
+
+def test_fails_when_the_class_rules_would_pass_the_s3_rule_limit() -> None:
+    def expiring(count: int) -> list[RetentionClass]:
+        return [
+            RetentionClass(f"c{n}", ["+12065550100"], cdk.Duration.days(1), cdk.Duration.days(1))
+            for n in range(count)
+        ]
+
+    message = _error(retention_classes=expiring(500), **LOCK)
+    assert "retention_classes='<500 class(es) with delete_after>': at most 499" in message
+    # 499 classes: 2 + 2 x 499 = 1,000 rules, S3's limit exactly.
+    assert (
+        len(
+            RecordingStorage(
+                make_stack(), "S", retention_classes=expiring(499), **LOCK
+            ).retention_classes
+        )
+        == 499
     )
 
 

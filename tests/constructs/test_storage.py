@@ -136,8 +136,13 @@ def test_chime_may_read_prompts_only(default: Template) -> None:
     assert statement["Condition"]["StringEquals"]["aws:SourceArn"] == SMA_ARN
 
 
+def _rules(template: Template) -> dict[str, dict[str, Any]]:
+    rules = _recording_bucket(template)["Properties"]["LifecycleConfiguration"]["Rules"]
+    return {rule["Id"]: rule for rule in rules}
+
+
 def test_lifecycle_is_scoped_to_the_recording_prefix(default: Template) -> None:
-    [rule] = _recording_bucket(default)["Properties"]["LifecycleConfiguration"]["Rules"]
+    rule = _rules(default)["Recordings"]
     assert rule["Prefix"] == "recordings/"
     assert rule["Transitions"] == [
         {"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
@@ -150,14 +155,27 @@ def test_lifecycle_is_scoped_to_the_recording_prefix(default: Template) -> None:
 
 def test_recording_retention_expires_recordings() -> None:
     template, _ = _storage_template(recording_retention=cdk.Duration.days(2555))
-    [rule] = _recording_bucket(template)["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert rule["ExpirationInDays"] == 2555
+    assert _rules(template)["Recordings"]["ExpirationInDays"] == 2555
+
+
+def test_transcripts_share_the_recordings_lifecycle(default: Template) -> None:
+    rules = _rules(default)
+    assert set(rules) == {"Recordings", "Transcripts"}
+    assert rules["Transcripts"] == {
+        **rules["Recordings"],
+        "Id": "Transcripts",
+        "Prefix": "transcripts/",
+    }
+
+
+def test_recording_retention_expires_transcripts_too() -> None:
+    template, _ = _storage_template(recording_retention=cdk.Duration.days(2555))
+    assert _rules(template)["Transcripts"]["ExpirationInDays"] == 2555
 
 
 def test_custom_prefix_flows_into_policy_lifecycle_and_destination() -> None:
     template, storage = _storage_template(recording_prefix="calls/eu")
-    [rule] = _recording_bucket(template)["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert rule["Prefix"] == "calls/eu/"
+    assert _rules(template)["Recordings"]["Prefix"] == "calls/eu/"
     [statement] = _statements(template, "ChimeSmaWritesRecordings")
     assert "/calls/eu/*" in json.dumps(statement["Resource"])
     assert storage.recording_destination.endswith("/calls/eu")
@@ -283,6 +301,24 @@ def test_fails_on_malformed_recording_prefix(prefix: str, reason: str) -> None:
 def test_fails_when_prompts_overlap_recordings() -> None:
     message = _error(recording_prefix="media", prompts_prefix="media/prompts")
     assert "prompts_prefix='media/prompts'" in message
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"recording_prefix": "transcripts"}, "recording_prefix='transcripts'"),
+        ({"recording_prefix": "transcripts/calls"}, "recording_prefix='transcripts/calls'"),
+        ({"prompts_prefix": "transcripts"}, "prompts_prefix='transcripts'"),
+    ],
+)
+def test_fails_when_a_prefix_overlaps_the_transcripts(options: dict[str, str], named: str) -> None:
+    message = _error(**options)
+    assert named in message
+    assert "must not overlap 'transcripts'" in message
+
+
+def test_a_prefix_that_only_starts_with_the_same_letters_is_not_an_overlap() -> None:
+    _storage_template(recording_prefix="transcripts-archive")
 
 
 def test_fails_when_transitions_out_of_order() -> None:

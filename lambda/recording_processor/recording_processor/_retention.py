@@ -217,10 +217,23 @@ class RetentionApplier:
 
         :raises Transient: any S3 failure (reason ``retention``).
         """
-        address: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if version_id is not None:
-            address["VersionId"] = version_id
         wanted = last_modified + timedelta(days=choice.days)
+        return self.retain(bucket, key, version_id, wanted, choice.name)
+
+    def retain(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        wanted: datetime,
+        name: str,
+    ) -> AppliedRetention:
+        """Lock the version (None: the key's current version) until ``wanted`` or the later date
+        it already has, and tag it ``retention-class=<name>``.
+
+        :raises Transient: any S3 failure (reason ``retention``).
+        """
+        address = _address(bucket, key, version_id)
         mode, until = self._existing(address)
         changed = False
         if until is None or until < wanted:
@@ -233,8 +246,8 @@ class RetentionApplier:
                 ),
             )
             until, changed = wanted, True
-        changed = self._tag(address, choice.name) or changed
-        return AppliedRetention(choice.name, mode or self._mode, until, changed)
+        changed = self._tag(address, name) or changed
+        return AppliedRetention(name, mode or self._mode, until, changed)
 
     def _existing(self, address: Mapping[str, Any]) -> tuple[str | None, datetime | None]:
         try:
@@ -248,6 +261,11 @@ class RetentionApplier:
         retention = response.get("Retention") or {}
         until = retention.get("RetainUntilDate")
         return retention.get("Mode"), until if isinstance(until, datetime) else None
+
+    def tag(self, bucket: str, key: str, version_id: str | None, name: str) -> bool:
+        """Only merge ``retention-class=<name>`` into the version's tags (None: the current
+        version); False when it already had it. :raises Transient: any S3 failure."""
+        return self._tag(_address(bucket, key, version_id), name)
 
     def _tag(self, address: Mapping[str, Any], name: str) -> bool:
         response = self._call(
@@ -277,6 +295,13 @@ class RetentionApplier:
             return request()
         except (ClientError, BotoCoreError) as error:
             raise _failed(operation, error) from error
+
+
+def _address(bucket: str, key: str, version_id: str | None) -> dict[str, Any]:
+    address: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id is not None:
+        address["VersionId"] = version_id
+    return address
 
 
 def _failed(operation: str, error: ClientError | BotoCoreError) -> Transient:

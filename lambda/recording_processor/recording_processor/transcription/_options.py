@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from recording_processor._keys import recording_folder
+from recording_processor._retention import RetentionPolicy, RetentionPolicyError
 
 __all__ = [
     "CALL_ANALYTICS_LANGUAGES",
@@ -259,6 +260,9 @@ class TranscriptionConfig:
         set it to the bucket's key for an SSE-KMS bucket, because without it Transcribe writes its
         outputs SSE-S3. Default: none.
     :param options: the ``TRANSCRIPTION`` JSON. Default: every default.
+    :param retention: the arrival processor's Object Lock policy (``RETENTION``, the same JSON):
+        its mode locks each transcript like its recording. Default: none, transcripts are not
+        locked or tagged.
     """
 
     catalog_table: str
@@ -270,6 +274,7 @@ class TranscriptionConfig:
     application: str = "cdk-recording"
     output_kms_key_id: str | None = None
     options: TranscriptionOptions = TranscriptionOptions()
+    retention: RetentionPolicy | None = None
 
     @property
     def folder(self) -> str:
@@ -291,6 +296,13 @@ class TranscriptionConfig:
         except OptionsError as error:
             problems.append(str(error))
             options = TranscriptionOptions()
+        retention: RetentionPolicy | None = None
+        text = environ.get("RETENTION", "").strip()
+        if text:
+            try:
+                retention = RetentionPolicy.from_json(text)
+            except RetentionPolicyError as error:
+                problems.append(str(error))
         if problems:
             raise OptionsError("; ".join(problems))
         return cls(
@@ -303,6 +315,7 @@ class TranscriptionConfig:
             application=environ.get("APPLICATION", "").strip() or "cdk-recording",
             output_kms_key_id=environ.get("OUTPUT_KMS_KEY_ID", "").strip() or None,
             options=options,
+            retention=retention,
         )
 
 

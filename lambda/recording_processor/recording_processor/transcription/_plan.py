@@ -26,6 +26,14 @@ job without channel identification (``fallbackReason: "unknown-roles"``). A mono
 channels: it gets a standard job (``"mono-track"``), as does a language Call Analytics lacks
 (``"language"``).
 
+**Limits** (Amazon Transcribe's fixed limits, from the catalog's ``durationSeconds`` and
+``sizeBytes``; unknown values are not checked): more than 4 hours (14,400 s) of audio cannot be
+transcribed at all: a skip with reason ``too-long: <seconds> s > 14400 s`` that is recorded as a
+failure (``"failure": true``: the ``plan`` action writes the failed ``TRANSCRIPT#`` item and
+sends ``Transcription Failed``, so operators see it); less than 0.5 s is a plain skip
+(``too-short``); a file over 500 MB (taken as 500,000,000 bytes, the smaller reading) cannot use
+Call Analytics and gets a standard job (``fallbackReason: "size"``; standard jobs take 2 GB).
+
 ``Media.MediaFileUri`` is ``s3://bucket/key`` without a version: Transcribe's media URI has no
 version parameter, so the job reads the key's current version (the one the catalog describes
 unless the key was overwritten since).
@@ -36,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from recording_processor._keys import KeyFormatError, decode_event_key, parse_recording_key
@@ -48,6 +57,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CALL_ANALYTICS",
     "COMPLETED",
+    "MAX_CALL_ANALYTICS_BYTES",
+    "MAX_SECONDS",
+    "MIN_SECONDS",
     "STANDARD",
     "channel_roles",
     "decide_plan",
@@ -61,6 +73,13 @@ CALL_ANALYTICS: Final = "call-analytics"
 STANDARD: Final = "standard"
 #: The ``TRANSCRIPT#`` item's status once a transcript is recorded.
 COMPLETED: Final = "completed"
+
+#: Transcribe's longest audio per file: 4 hours.
+MAX_SECONDS: Final = 14_400
+#: Transcribe's shortest audio: 500 ms.
+MIN_SECONDS: Final = 0.5
+#: Call Analytics' largest file: 500 MB (decimal megabytes: the smaller of the two readings).
+MAX_CALL_ANALYTICS_BYTES: Final = 500_000_000
 
 _MAX_NAME = 200
 _HASH_CHARS = 16
@@ -146,7 +165,16 @@ def read_plan(
     ):
         return _skip("already transcribed")
     call_item = store.get(call_key(tx))
-    return decide_plan(bucket, key, tx, call, rec, call_item, config)
+    plan = decide_plan(bucket, key, tx, call, rec, call_item, config)
+    if (
+        plan.get("failure")
+        and transcript is not None
+        and transcript.get("status") == "failed"
+        and transcript.get("failureReason") == plan["reason"]
+    ):
+        # Recorded and announced already (a redelivered event, a backfill): not again.
+        return _skip(plan["reason"])
+    return plan
 
 
 def decide_plan(
@@ -161,6 +189,19 @@ def decide_plan(
     """The plan for a delivered recording (``rec``: its ``REC#`` item; ``call``: the ``CALL``)."""
     if rec.get("key") != key:
         return _skip("the catalog's delivered recording has another key")
+    seconds = _number(rec.get("durationSeconds"))
+    if seconds is not None and seconds > MAX_SECONDS:
+        return {
+            **_skip(f"too-long: {_plain(seconds)} s > {MAX_SECONDS} s"),
+            "failure": True,
+            "transactionId": transaction_id,
+            "callId": call_id,
+            "key": key,
+        }
+    if seconds is not None and seconds < MIN_SECONDS:
+        return _skip("too-short")
+    size = _number(rec.get("sizeBytes"))
+    too_big = size is not None and size > MAX_CALL_ANALYTICS_BYTES
     options = config.options
     roles = _roles(rec, call)
     channels = roles if isinstance(roles, dict) else None
@@ -171,6 +212,8 @@ def decide_plan(
         reason = "unknown-roles"
     elif options.call_analytics and not options.call_analytics_language:
         reason = "language"
+    elif options.call_analytics and too_big:
+        reason = "size"
     elif options.call_analytics:
         job_type = CALL_ANALYTICS
     name = job_name(key)
@@ -298,6 +341,18 @@ def _languages(config: TranscriptionConfig) -> list[str]:
     if options.identify_language:
         return list(options.language_options)
     return [options.language_code] if options.language_code else []
+
+
+def _number(value: object) -> float | None:
+    """A catalog number (DynamoDB gives ``Decimal``); None when absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    return float(value)
+
+
+def _plain(value: float) -> str:
+    """``15000`` or ``14400.5``: at most millisecond precision, no exponent."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def _upper(value: object) -> str | None:

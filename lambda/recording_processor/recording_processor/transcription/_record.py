@@ -6,7 +6,7 @@ Item (partition ``TX#<transactionId>``, see docs/catalog.md): ``transactionId``,
 without), ``transcriptKey`` (what is served by default: the redacted transcript when redaction is
 on), ``unredactedTranscriptKey`` (only with ``redacted_and_unredacted``), ``redactedAudioKey``
 (Call Analytics with redaction), ``startedAt``, ``completedAt``, ``failedAt``, ``failureReason``,
-``eventSent``.
+``eventSent``, and with retention the outputs' ``retentionClass`` and ``retainUntil`` (``_retain``).
 
 Every write is conditional on the item not being ``completed``: a completed transcript is never
 replaced by a later start or failure. ``Transcript Available`` is sent after the item is written
@@ -212,16 +212,23 @@ class TranscriptCatalog:
         )
 
     def record(
-        self, plan: Mapping[str, Any], status: Mapping[str, Any], now: datetime
+        self,
+        plan: Mapping[str, Any],
+        status: Mapping[str, Any],
+        now: datetime,
+        retention: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Write the completed item and send ``Transcript Available``; returns the item.
+
+        ``retention``: the ``retentionClass`` and ``retainUntil`` the outputs were given
+        (``_retain``), written with the item.
 
         :raises ValueError: the status is not a completed job with the transcripts asked for.
         :raises Transient: a read, the write or the event failed (retry: it is idempotent).
         """
         existing = self.get(plan["transactionId"], plan["callId"])
         if existing is None or existing.get("status") != COMPLETED:
-            attributes = completed_attributes(plan, status, now)
+            attributes = {**completed_attributes(plan, status, now), **(retention or {})}
             if existing is not None and existing.get("jobName") == plan["jobName"]:
                 attributes["startedAt"] = existing.get("startedAt")
             item = {

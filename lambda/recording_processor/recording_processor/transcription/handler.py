@@ -3,7 +3,8 @@
 ``handler(event, context)`` dispatches on ``event["action"]`` (the transcription contract):
 
 * ``{"action": "plan", "recording": <Recording Available detail> | {"bucket", "key"}}`` -> the plan
-  (``{"skip": false, ..., "request": {...}}``) or ``{"skip": true, "reason": ...}``;
+  (``{"skip": false, ..., "request": {...}}``) or ``{"skip": true, "reason": ...}``; a skip with
+  ``"failure": true`` (too long for Transcribe) is first cataloged and announced as failed;
 * ``{"action": "start", "plan": {...}}`` -> ``{"jobName", "jobType", "status", "alreadyStarted"}``,
   and the catalog item marked ``started``;
 * ``{"action": "status", "jobName", "jobType"}`` -> ``{"status", "failureReason", "languageCode",
@@ -44,6 +45,7 @@ from recording_processor.transcription._jobs import TranscribeJobs, TranscribeTh
 from recording_processor.transcription._options import TranscriptionConfig
 from recording_processor.transcription._plan import read_plan, recording_location
 from recording_processor.transcription._record import TranscriptCatalog, failure_reason
+from recording_processor.transcription._retain import retain_transcripts
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -76,6 +78,8 @@ class TranscriptionRuntime:
     :param transcribe: Transcribe client. Default: a boto3 client.
     :param dynamodb: DynamoDB client. Default: a boto3 client.
     :param events: EventBridge client. Default: a boto3 client.
+    :param s3: S3 client (locks and tags transcripts when ``config.retention`` is set). Default:
+        a boto3 client.
     :param clock: the wall clock (UTC). Default: :func:`datetime.now`.
     :param write: where log lines and EMF documents go. Default: stdout.
     :param log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``. Default: ``INFO``.
@@ -85,6 +89,7 @@ class TranscriptionRuntime:
     transcribe: Any
     dynamodb: DynamoDBClient
     events: EventBridgeClient
+    s3: Any = None
     clock: Callable[[], datetime] = _now
     write: Callable[[str], object] = field(default=_stdout)
     log_level: str = "INFO"
@@ -115,6 +120,7 @@ def _lambda_runtime() -> TranscriptionRuntime:
         transcribe=boto3.client("transcribe", config=_CLIENT_CONFIG),
         dynamodb=boto3.client("dynamodb", config=_CLIENT_CONFIG),
         events=boto3.client("events", config=_CLIENT_CONFIG),
+        s3=boto3.client("s3", config=_CLIENT_CONFIG),
         log_level=os.environ.get("LOG_LEVEL", "INFO"),
     )
 
@@ -158,7 +164,17 @@ def handler(
 def _plan(event: Mapping[str, Any], runtime: TranscriptionRuntime, log: Logger) -> Any:
     store = CatalogStore(runtime.dynamodb, runtime.config.catalog_table)
     plan = read_plan(event.get("recording"), runtime.config, store)
-    if plan["skip"]:
+    if plan["skip"] and plan.get("failure"):
+        # A recording Transcribe cannot take (too long): cataloged and announced as failed.
+        runtime.catalog().fail(
+            None,
+            (plan["transactionId"], plan["callId"], plan["key"]),
+            plan["reason"],
+            runtime.clock(),
+        )
+        runtime.metrics().emit({"TranscriptionFailed": (1, "Count")}, reason=plan["reason"][:200])
+        log.warning("recording cannot be transcribed", reason=plan["reason"])
+    elif plan["skip"]:
         log.info("recording skipped", reason=plan["reason"])
     else:
         log.bind(transactionId=plan["transactionId"], callId=plan["callId"]).info(
@@ -191,7 +207,18 @@ def _record(event: Mapping[str, Any], runtime: TranscriptionRuntime, log: Logger
     status = event.get("status")
     if not isinstance(status, Mapping):
         raise ValueError("record: 'status' must be the status task's output (an object)")
-    item = runtime.catalog().record(plan, status, runtime.clock())
+    # The outputs are retained before the item says completed: a failure here is retried.
+    retention = retain_transcripts(
+        plan,
+        status,
+        runtime.config,
+        CatalogStore(runtime.dynamodb, runtime.config.catalog_table),
+        runtime.s3,
+        runtime.clock(),
+    )
+    if retention:
+        log.info("transcripts retained", **retention)
+    item = runtime.catalog().record(plan, status, runtime.clock(), retention)
     runtime.metrics().emit(
         {"TranscriptAvailable": (1, "Count")},
         jobType=plan["jobType"],
