@@ -1,7 +1,7 @@
 """The catalog's audit trail of records management and access: one ``AUDIT#`` item per action.
 
 Every operator action on a call's recordings (legal hold and release, erasure, download, a presigned
-URL, verification) is recorded in the call's partition of the catalog (``docs/catalog.md``), beside
+URL, verification, a playback page's waveforms, a printed transcript) is recorded in the call's partition of the catalog (``docs/catalog.md``), beside
 CloudTrail where the construct turns S3 data events on:
 
 * ``pk = TX#<transactionId>``, ``sk = AUDIT#<at>#<8 hex>`` (``at`` first, so the partition lists
@@ -24,6 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cdk_recording._command import CommandError
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
@@ -32,15 +36,19 @@ __all__ = [
     "AUDIT_PREFIX",
     "PHASES",
     "AuditEntry",
+    "access_caller",
     "audit_entries",
     "caller_arn",
     "record",
+    "record_access",
 ]
 
 #: Sort key prefix of the audit items.
 AUDIT_PREFIX: Final = "AUDIT#"
 #: The actions the trail records.
-ACTIONS: Final = frozenset({"hold", "release", "erase", "download", "presign", "verify"})
+ACTIONS: Final = frozenset(
+    {"hold", "release", "erase", "download", "presign", "verify", "playback", "transcript"}
+)
 #: The phases of an action that changes S3: before the first change, then its outcome.
 PHASES: Final = ("intent", "done", "failed")
 _MAX_REASON = 1024
@@ -65,6 +73,52 @@ class AuditEntry:
 def caller_arn(sts: Any) -> str:
     """The ARN of the identity making the requests (``sts`` is a boto3 STS client)."""
     return str(sts.get_caller_identity()["Arn"])
+
+
+def access_caller(sts: Any, nothing: str) -> str:
+    """The caller's ARN for the entry of a read about to happen.
+
+    :param nothing: what was not handed over when STS cannot say (``"no file was downloaded"``).
+    :raises CommandError: ``GetCallerIdentity`` was refused.
+    """
+    try:
+        return caller_arn(sts)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "error")
+        raise CommandError(
+            f"could not identify the caller with STS GetCallerIdentity ({code}: {error}); "
+            f"{nothing}: the audit entry needs the caller's ARN"
+        ) from error
+
+
+def record_access(
+    table: Table,
+    transaction_id: str,
+    action: str,
+    by: str,
+    *,
+    detail: Mapping[str, Any],
+    nothing: str,
+    now: datetime | None = None,
+) -> AuditEntry:
+    """Write the entry of a read of call content about to happen (:func:`record`); nothing may
+    be read when it cannot be written.
+
+    :param nothing: what is not handed over when the write fails (``"no transcript was read"``).
+    :raises CommandError: the write failed (exit 1), naming what the caller needs.
+    """
+    try:
+        return record(table, transaction_id, action, by, detail=detail, now=now)
+    except (ClientError, BotoCoreError) as error:
+        said = (
+            error.response.get("Error", {}).get("Code", "error")
+            if isinstance(error, ClientError)
+            else type(error).__name__
+        )
+        raise CommandError(
+            f"could not write the audit entry to the catalog ({said}: {error}); {nothing}: "
+            "the caller needs dynamodb:PutItem on the catalog table"
+        ) from error
 
 
 def _at(now: datetime) -> str:

@@ -66,7 +66,7 @@ MAX_MINUTES_DAYS: Final = 366
 DEFAULT_LIMIT: Final = 100
 _MAX_LIMIT = 10_000
 #: Recording statuses (``docs/catalog.md``), and ``none``: a call of ``--number`` with no recording.
-STATUSES: Final = ("started", "delivered", "missing", "transcribed", "erased", "none")
+STATUSES: Final = ("started", "delivered", "missing", "failed", "not-started", "erased", "none")
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _TABLE_NAME = re.compile(
@@ -227,12 +227,14 @@ def _add_show(actions: Subcommands, common: argparse.ArgumentParser) -> None:
         metavar="FILE",
         type=non_empty,
         help="also write the call as a self-contained HTML page: timeline of legs, consent and "
-        "recording marks, and the waveform of each channel of each delivered recording",
+        "recording marks, and the waveform of each channel of each delivered recording (reading "
+        "the recordings writes a playback entry to the call's audit trail first; needs "
+        f"{_playback_page.PLAYBACK_PERMISSIONS})",
     )
     page.add_argument(
         "--no-audio",
         action="store_true",
-        help="with --html: read no recording object (timeline only)",
+        help="with --html: read no recording object and write no audit entry (timeline only)",
     )
     parser.set_defaults(run=_run_show)
 
@@ -414,7 +416,7 @@ def _run_show(args: argparse.Namespace) -> int:
         sys.stdout.write(_show_text(document))
     if args.html:
         with aws_errors(where):
-            _playback_page.write_page(args, document, call.recordings)
+            _playback_page.write_page(args, document, call.recordings, catalog_table)
     return EXIT_OK
 
 

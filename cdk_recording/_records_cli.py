@@ -5,8 +5,9 @@
   (:mod:`cdk_recording._records`), record it on the call's ``CALL`` item, then write the ``done``
   (or ``failed``) entry;
 * ``erase`` (:mod:`cdk_recording._records_erase_cli`) is a dry run unless ``--yes``;
-* ``verify`` recomputes the SHA-256 of delivered recordings (:mod:`cdk_recording._records_verify`)
-  and writes one ``verify`` audit entry per call checked.
+* ``verify`` recomputes the SHA-256 of delivered recordings, checks that the cataloged version is
+  still the key's current one (:mod:`cdk_recording._records_verify`) and writes one ``verify``
+  audit entry per call checked.
 
 The table, the Region and the credentials are found as for ``recordings list``
 (:mod:`cdk_recording._recordings_aws`).
@@ -33,7 +34,7 @@ from cdk_recording._recordings_aws import (
     open_table,
 )
 from cdk_recording._recordings_output import plain, table, to_json
-from cdk_recording._records_verify import checks, findings, summary
+from cdk_recording._records_verify import RESULTS, checks, findings, summary
 
 if TYPE_CHECKING:
     import boto3
@@ -96,9 +97,10 @@ Every action is recorded in the call's audit trail in the catalog (AUDIT# items)
 caller ARN), what, when and why; hold, release and erase write an intent entry before their first
 change and a done (or failed) entry after. erase is a dry run unless --yes.
 
-exit status: 0 success (verify: every recording matches), 1 refused, not found, a finding (verify:
-a mismatch, a missing object or version, a recording without a hash) or failed, 2 invalid arguments
-or AWS configuration."""
+exit status: 0 success (verify: every recording matches and is its key's current version), 1
+refused, not found, a finding (verify: a mismatch, a cataloged version superseded by another or
+hidden by a delete marker, a missing version, a recording without a hash) or failed, 2 invalid
+arguments or AWS configuration."""
 
 
 # -- clients -----------------------------------------------------------------------------------------
@@ -262,7 +264,8 @@ def add_records(actions: Subcommands, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="recompute SHA-256 of delivered recordings and compare with the catalog",
         description="Read every delivered recording of a day range (by leg start; default today,\n"
-        "UTC) or of one call, hash it, and report mismatches and missing objects or versions.",
+        "UTC) or of one call, hash the cataloged version, and report mismatches, missing\n"
+        "versions, and keys whose current version is another one or a delete marker.",
         epilog=f"{_EPILOG}\n\nThe caller needs {VERIFY_PERMISSIONS}.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -462,28 +465,42 @@ def _run_verify(args: argparse.Namespace) -> int:
                 by,
                 detail={
                     **summary(checked),
-                    "findings": [
-                        {"key": c.key, "versionId": c.versionId, "result": c.result}
-                        for c in findings(checked)
-                    ],
+                    "findings": [_finding(c) for c in findings(checked)],
                 },
                 now=now,
             )
     found = findings(results)
     counts = summary(results)
     document = {**counts, "results": [result.as_json() for result in results]}
-    line = (
-        f"checked {counts['checked']} recording(s): {counts['ok']} ok, {counts['mismatch']} "
-        f"mismatch, {counts['missing']} missing, {counts['unverifiable']} unverifiable\n"
+    line = f"checked {counts['checked']} recording(s): " + ", ".join(
+        f"{counts[result]} {result}" for result in RESULTS
     )
     rows = (
-        [c.transactionId, c.callId, c.key, c.versionId, c.result, c.expected, c.actual]
+        [
+            c.transactionId,
+            c.callId,
+            c.key,
+            c.versionId,
+            c.result,
+            c.expected,
+            c.actual,
+            c.currentVersionId,
+        ]
         for c in found
     )
     text = (
-        table(["TRANSACTION", "CALL ID", "KEY", "VERSION", "RESULT", "CATALOG", "S3"], rows)
+        table(
+            ["TRANSACTION", "CALL ID", "KEY", "VERSION", "RESULT", "CATALOG", "S3", "CURRENT"], rows
+        )
         if found
         else ""
     )
-    print_document(args, document, text + line)
+    print_document(args, document, text + line + "\n")
     return EXIT_FAILURE if found else EXIT_OK
+
+
+def _finding(check: Check) -> dict[str, Any]:
+    finding = {"key": check.key, "versionId": check.versionId, "result": check.result}
+    if check.currentVersionId is not None:
+        finding["currentVersionId"] = check.currentVersionId
+    return finding

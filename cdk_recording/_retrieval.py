@@ -3,17 +3,18 @@
 ``cdk-recording recordings get`` (:mod:`cdk_recording._retrieval_cli`) works in this order, so that
 nothing leaves S3 without an entry in the catalog's audit trail (:mod:`cdk_recording._audit`):
 
-1. read the call from the catalog and pick its retrievable recordings (``delivered`` or
-   ``transcribed``, with the cataloged bucket, key and ``versionId``);
+1. read the call from the catalog and pick its retrievable recordings (status ``delivered``, with
+   the cataloged bucket, key and ``versionId``);
 2. check everything that can be checked locally: the files to write do not exist (unless
    ``--force``), the URL lifetime fits the signing credentials;
 3. write the ``AUDIT#`` entry (action ``download`` or ``presign``; detail: bucket, keys,
    versionIds, call ids, and for URLs the lifetime). If that write fails, stop: nothing is read
    from S3 and no URL is signed;
-4. read each object at its cataloged version into ``<name>.partial`` (owner-only permissions),
-   hashing while streaming, and move every file into place only when all of them match the
-   catalog's SHA-256. On a mismatch every ``.partial`` file is removed: an unverified copy is never
-   handed over, and the audit entry already records that the objects were read.
+4. read each object at its cataloged version into ``<name>.partial`` (a new file, owner-only, never
+   opened through a link), hashing while streaming, and move every file into place only when all
+   of them match the catalog's SHA-256. On a mismatch every ``.partial`` file is removed: an
+   unverified copy is never handed over, and the audit entry already records that the objects were
+   read. If a move fails, the files already moved are removed again.
 
 A presigned URL is valid for at most :data:`MAX_EXPIRES_SECONDS` (12 hours; SigV4 allows 7 days,
 which is far longer than a reviewer needs a link), and never longer than the credentials that sign
@@ -25,16 +26,20 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cdk_recording import _audit
 from cdk_recording._command import EXIT_USAGE, CommandError
+from cdk_recording._records_verify import DELIVERED
 
 if TYPE_CHECKING:
     import boto3
@@ -62,8 +67,9 @@ __all__ = [
 DEFAULT_EXPIRES_SECONDS: Final = 300
 #: The longest presigned URL ``get`` signs: 12 hours.
 MAX_EXPIRES_SECONDS: Final = 12 * 3600
-#: Recording statuses whose object is in the bucket (``docs/catalog.md``).
-RETRIEVABLE_STATUSES: Final = ("delivered", "transcribed")
+#: Recording statuses whose object is in the bucket (``docs/catalog.md``): an ``erased`` tombstone
+#: keeps the key and version of what was deleted, so it is not one of them.
+RETRIEVABLE_STATUSES: Final = (DELIVERED,)
 #: Suffix of a file being downloaded, until its SHA-256 matches the catalog.
 PARTIAL_SUFFIX: Final = ".partial"
 
@@ -100,11 +106,29 @@ def expires_text(seconds: int) -> str:
 def credentials_expiry(session: boto3.session.Session) -> datetime | None:
     """When the session's credentials expire, where botocore knows it (role sessions, SSO,
     ``credential_process`` with an ``Expiration``); None for long-term keys.
+
+    Refreshable credentials whose expiry cannot be read get a note on stderr (the URL lifetime is
+    then not checked against them) rather than a silent pass.
     """
     credentials = session.get_credentials()
+    if not isinstance(credentials, RefreshableCredentials):
+        return None  # long-term keys (or none): they do not expire
     # RefreshableCredentials keep the expiry in a private attribute; botocore has no public one.
+    # tests/cli/test_retrieval_expires.py fails if an upgrade of botocore drops it.
     expiry = getattr(credentials, "_expiry_time", None)
+    if expiry is None:
+        # A role profile's credentials are deferred: nothing is fetched, and no expiry known,
+        # until they are first used. A failed fetch surfaces when the URL is signed.
+        with suppress(RuntimeError, BotoCoreError):
+            credentials.get_frozen_credentials()
+        expiry = getattr(credentials, "_expiry_time", None)
     if not isinstance(expiry, datetime):
+        print(
+            f"cdk-recording: note: the AWS credentials ({credentials.method}) expire, but botocore "
+            "does not say when: --expires is not checked against their lifetime, and a URL stops "
+            "working when they expire",
+            file=sys.stderr,
+        )
         return None
     return expiry if expiry.tzinfo is not None else expiry.replace(tzinfo=UTC)
 
@@ -223,7 +247,8 @@ def targets(recordings: Sequence[StoredRecording], out: Path, *, force: bool) ->
     """Where each recording is written: ``out/<file name of its key>``.
 
     :raises CommandError: ``out`` is not a directory (exit 2), two recordings share a file name, or
-        a file is already there and ``force`` is false.
+        a file (or its ``.partial`` file, or a link by either name) is already there and ``force``
+        is false.
     """
     if not out.is_dir():
         raise CommandError(f"--out {out}: not a directory; create it or pick another", EXIT_USAGE)
@@ -235,7 +260,12 @@ def targets(recordings: Sequence[StoredRecording], out: Path, *, force: bool) ->
             f"recordings of the call share a file name ({', '.join(r.key for r in recordings)}): "
             "download them one at a time with --call"
         )
-    existing = [str(path) for path in paths if path.exists() or path.is_symlink()]
+    existing = [
+        str(path)
+        for target in paths
+        for path in (target, _partial(target))
+        if path.exists() or path.is_symlink()
+    ]
     if existing and not force:
         raise CommandError(
             f"{', '.join(existing)} already exists: nothing was downloaded; remove it, choose "
@@ -271,19 +301,10 @@ def audit_retrieval(
     if expires_seconds is not None:
         detail["expiresSeconds"] = expires_seconds
         detail["expiresAt"] = _iso(now + timedelta(seconds=expires_seconds))
-    try:
-        return _audit.record(table, transaction_id, action, by, detail=detail, now=now)
-    except (ClientError, BotoCoreError) as error:
-        said = (
-            error.response.get("Error", {}).get("Code", "error")
-            if isinstance(error, ClientError)
-            else type(error).__name__
-        )
-        nothing = "no file was downloaded" if action == "download" else "no URL was signed"
-        raise CommandError(
-            f"could not write the audit entry to the catalog ({said}: {error}); {nothing}: "
-            "the caller needs dynamodb:PutItem on the catalog table"
-        ) from error
+    nothing = "no file was downloaded" if action == "download" else "no URL was signed"
+    return _audit.record_access(
+        table, transaction_id, action, by, detail=detail, nothing=nothing, now=now
+    )
 
 
 # -- handing over ------------------------------------------------------------------------------------
@@ -302,8 +323,11 @@ def _partial(path: Path) -> Path:
     return path.with_name(path.name + PARTIAL_SUFFIX)
 
 
-def _fetch(s3: Any, recording: StoredRecording, partial: Path) -> tuple[str, int]:
-    """Stream one object version into ``partial`` (owner-only); its SHA-256 and size."""
+def _fetch(
+    s3: Any, recording: StoredRecording, partial: Path, created: list[Path]
+) -> tuple[str, int]:
+    """Stream one object version into ``partial`` (owner-only, added to ``created`` once it is
+    this call's); its SHA-256 and size."""
     try:
         response = s3.get_object(
             Bucket=recording.bucket, Key=recording.key, VersionId=recording.version_id
@@ -317,7 +341,8 @@ def _fetch(s3: Any, recording: StoredRecording, partial: Path) -> tuple[str, int
         ) from error
     digest = hashlib.sha256()
     size = 0
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    descriptor = _create(partial)
+    created.append(partial)
     with os.fdopen(descriptor, "wb") as file:
         for chunk in response["Body"].iter_chunks(_CHUNK):
             digest.update(chunk)
@@ -326,19 +351,41 @@ def _fetch(s3: Any, recording: StoredRecording, partial: Path) -> tuple[str, int
     return digest.hexdigest(), size
 
 
+def _create(partial: Path) -> int:
+    """Create ``partial`` for writing, owner-only; never an existing file, never through a link
+    (``O_EXCL`` fails on any name already there, ``O_NOFOLLOW`` on a link)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(partial, flags, 0o600)
+    except FileExistsError as error:
+        raise CommandError(
+            f"{partial} appeared while downloading (or is a link): nothing was downloaded; "
+            "remove it and run again"
+        ) from error
+
+
 def download_all(
     s3: Any, recordings: Sequence[StoredRecording], paths: Sequence[Path], *, force: bool
 ) -> list[Downloaded]:
     """Download every recording to its path, or none: each is streamed into ``<path>.partial``
-    and checked against the catalog's SHA-256; only when all match are they moved into place.
+    (created new, never through a link) and checked against the catalog's SHA-256; only when all
+    match are they moved into place. If a move fails, the files already moved are removed again.
 
-    :raises CommandError: a read failed or a SHA-256 differs (every ``.partial`` file is removed).
+    With ``force``, an existing ``<path>.partial`` (or a link by that name: the link, not what it
+    points at) is removed first, and the files moved replace the ones there.
+
+    :raises CommandError: a read failed, a SHA-256 differs, or a file could not be written or moved
+        (every ``.partial`` file this call created is removed; on a failed move the message names
+        any file that was replaced and so could not be put back).
     """
     partials = [_partial(path) for path in paths]
+    created: list[Path] = []
     done: list[Downloaded] = []
     try:
         for recording, path, partial in zip(recordings, paths, partials, strict=True):
-            sha256, size = _fetch(s3, recording, partial)
+            if force:
+                partial.unlink(missing_ok=True)  # a link is removed, not followed
+            sha256, size = _fetch(s3, recording, partial, created)
             if sha256 != recording.sha256:
                 raise CommandError(
                     f"SHA-256 mismatch for s3://{recording.bucket}/{recording.key} version "
@@ -351,16 +398,48 @@ def download_all(
         for item in done:
             if not force and (item.path.exists() or item.path.is_symlink()):
                 raise CommandError(f"{item.path} appeared while downloading; nothing was moved")
-        for partial, item in zip(partials, done, strict=True):
-            os.replace(partial, item.path)
+        _move_all(partials, done)
     except OSError as error:
         raise CommandError(
-            f"cannot write {error.filename or 'a download'}: {error.strerror or error}"
+            f"cannot write {error.filename or 'a download'}: {error.strerror or error}; "
+            "nothing was downloaded"
         ) from error
     finally:
-        for partial in partials:
-            partial.unlink(missing_ok=True)
+        # Only what this call created: a name that was there before is the caller's.
+        for partial in created:
+            with suppress(OSError):
+                partial.unlink(missing_ok=True)
     return done
+
+
+def _move_all(partials: Sequence[Path], done: Sequence[Downloaded]) -> None:
+    """Move every ``.partial`` file into place, or, if one move fails, remove the ones moved."""
+    moved: list[tuple[Path, bool]] = []
+    for partial, item in zip(partials, done, strict=True):
+        replaced = item.path.exists() or item.path.is_symlink()
+        try:
+            os.replace(partial, item.path)
+        except OSError as error:
+            removed = [str(path) for path, was_there in moved if not was_there]
+            replaced_names = [str(path) for path, was_there in moved if was_there]
+            for path, was_there in moved:
+                if not was_there:
+                    with suppress(FileNotFoundError):
+                        path.unlink()
+            said = f"cannot move {partial} to {item.path} ({error.strerror or error}): "
+            if removed:
+                said += f"removed {', '.join(removed)} again; "
+            if replaced_names:
+                # The file --force replaced is gone for good: say what now holds its name.
+                said += (
+                    f"{', '.join(replaced_names)} was replaced (--force) before the failure and "
+                    "holds its downloaded recording (SHA-256 checked); nothing else was handed "
+                    "over"
+                )
+            else:
+                said += "nothing was handed over"
+            raise CommandError(said) from error
+        moved.append((item.path, replaced))
 
 
 def presign(s3: Any, recording: StoredRecording, expires_seconds: int) -> str:

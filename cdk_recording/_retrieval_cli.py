@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from cdk_recording import _audit, _aws, _retrieval
 from cdk_recording._command import EXIT_OK, EXIT_USAGE, CommandError, non_empty
@@ -44,8 +43,9 @@ from STS, the keys and versionIds, the URL lifetime) is written to the catalog b
 read or any URL signed; if it cannot be written, nothing is handed over.
 
 Downloads read the cataloged version of each delivered recording into DIR/<file name of the key>,
-check its SHA-256 against the catalog and keep the files only if every one matches. An existing
-file is never overwritten without --force.
+check its SHA-256 against the catalog and keep the files only if every one matches (if one cannot
+be moved into place, those already moved are removed again). An existing file, or an existing
+DIR/<name>.partial, is never overwritten or removed without --force.
 
 --url prints presigned GET URLs of the cataloged versions instead, valid for --expires (90s, 5m,
 1h; default 5m, at most 12h, and never longer than the signing credentials last).
@@ -192,14 +192,7 @@ def _run_get(args: argparse.Namespace) -> int:
 
 def _caller(sts: Any) -> str:
     """The caller's ARN for the audit entry; without it nothing is handed over."""
-    try:
-        return _audit.caller_arn(sts)
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "error")
-        raise CommandError(
-            f"could not identify the caller with STS GetCallerIdentity ({code}: {error}); "
-            "nothing was handed over: the audit entry needs the caller's ARN"
-        ) from error
+    return _audit.access_caller(sts, "nothing was handed over")
 
 
 def _describe(recording: _retrieval.StoredRecording) -> dict[str, Any]:

@@ -4,7 +4,9 @@ The catalog's ``TRANSCRIPT#<callId>`` items of the call (``docs/catalog.md``) sa
 transcript is (``transcriptKey``: the redacted one when redaction is on; ``unredactedTranscriptKey``
 when both were kept) and how its channels map to roles (``channelRoles``). The transcript JSON is then
 read from the recording bucket (the ``bucket`` of the item, else of the call's ``REC#<callId>`` item)
-and rendered by :mod:`cdk_recording._transcript_format`.
+and rendered by :mod:`cdk_recording._transcript_format`. A transcript is call content, so a
+``transcript`` entry is written to the call's audit trail (:mod:`cdk_recording._audit`) before any
+is read; if it cannot be written, nothing is read.
 
 ``--redacted`` and ``--unredacted`` follow IAM: the construct's ``grant_read_transcripts`` lets a
 reader get the served (redacted) transcripts only, ``grant_read_unredacted`` the originals too; an
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from cdk_recording import _aws
+from cdk_recording import _audit, _aws
 from cdk_recording._command import EXIT_FAILURE, EXIT_OK, CommandError, non_empty
 from cdk_recording._recordings_aws import STACK_OUTPUT_PREFIX, Where, aws_errors, open_table
 from cdk_recording._recordings_output import presented, to_json
@@ -34,6 +36,7 @@ from cdk_recording._transcript_format import (
 )
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_s3 import S3Client
 
     from cdk_recording._command import Subcommands
@@ -51,8 +54,9 @@ __all__ = [
 COMPLETED: Final = "completed"
 #: What the caller's identity needs.
 TRANSCRIPT_PERMISSIONS: Final = (
-    "dynamodb:Query on the catalog table (cloudformation:DescribeStacks with --stack) and "
-    "s3:GetObject (with kms:Decrypt) on transcripts/* of the recording bucket"
+    "dynamodb:Query and dynamodb:PutItem (the audit entry) on the catalog table "
+    "(cloudformation:DescribeStacks with --stack), sts:GetCallerIdentity, and s3:GetObject (with "
+    "kms:Decrypt) on transcripts/* of the recording bucket"
 )
 
 _TABLE_NAME = re.compile(
@@ -70,7 +74,9 @@ configuration unless given as options. The caller needs {TRANSCRIPT_PERMISSIONS}
 Without --redacted or --unredacted, the transcript the deployment serves is printed: the redacted
 one when redaction is on. --unredacted needs what the construct's grant_read_unredacted gives.
 Times are offsets from the start of the recording. Phone numbers (runs of 7 to 15 digits) are
-masked in both outputs unless --unmask.
+masked in both outputs unless --unmask. Before any transcript is read, an AUDIT# entry (action
+transcript: the caller's ARN, the bucket and keys read) is written to the catalog; if it cannot
+be written, nothing is read.
 
 exit status: 0 printed, 1 no transcript, not completed, access denied or failed, 2 invalid
 arguments or AWS configuration."""
@@ -173,26 +179,36 @@ def _run_transcript(args: argparse.Namespace) -> int:
             }
     documents: list[dict[str, Any]] = []
     unfinished: list[str] = []
+    # Where every completed transcript is, worked out (and refused) before anything is read.
+    located: dict[int, tuple[str, str, bool]] = {}
+    for index, item in enumerate(selected):
+        call_id = str(item.get("callId"))
+        status = str(item.get("status"))
+        if status != COMPLETED:
+            reason = f": {item['failureReason']}" if item.get("failureReason") else ""
+            unfinished.append(f"call {call_id} is {status}{reason}")
+            continue
+        key, redacted = _key(item, args)
+        # Every recording of a deployment, and its transcripts, is in one bucket: a leg whose
+        # recording item names none (missing, erased) takes its sibling's.
+        only = next(iter(buckets.values())) if len(set(buckets.values())) == 1 else None
+        bucket = str(item.get("bucket") or buckets.get(call_id) or only or "")
+        if not bucket:
+            raise CommandError(
+                f"transcript of call {call_id}: the catalog names no bucket (no delivered "
+                "REC# item in the call); the transcript cannot be located"
+            )
+        located[index] = (bucket, key, redacted)
     with aws_errors(where):
+        if located:
+            _audit_reads(args, catalog_table, transaction_id, selected, located)
         s3 = s3_client(args)
-        for item in selected:
-            call_id = str(item.get("callId"))
+        for index, item in enumerate(selected):
             status = str(item.get("status"))
-            if status != COMPLETED:
+            if index not in located:
                 documents.append(_summary(item, status=status))
-                reason = f": {item['failureReason']}" if item.get("failureReason") else ""
-                unfinished.append(f"call {call_id} is {status}{reason}")
                 continue
-            key, redacted = _key(item, args)
-            # Every recording of a deployment, and its transcripts, is in one bucket: a leg
-            # whose recording item names none (missing, erased) takes its sibling's.
-            only = next(iter(buckets.values())) if len(set(buckets.values())) == 1 else None
-            bucket = str(item.get("bucket") or buckets.get(call_id) or only or "")
-            if not bucket:
-                raise CommandError(
-                    f"transcript of call {call_id}: the catalog names no bucket (no delivered "
-                    "REC# item in the call); the transcript cannot be located"
-                )
+            bucket, key, redacted = located[index]
             turns = _turns(s3, bucket, key, item, unredacted=args.unredacted)
             documents.append(
                 _summary(
@@ -214,6 +230,31 @@ def _run_transcript(args: argparse.Namespace) -> int:
             EXIT_FAILURE,
         )
     return EXIT_OK
+
+
+def _audit_reads(
+    args: argparse.Namespace,
+    catalog_table: Table,
+    transaction_id: str,
+    selected: list[dict[str, Any]],
+    located: dict[int, tuple[str, str, bool]],
+) -> None:
+    """Write the ``transcript`` entry of the transcripts about to be read."""
+    nothing = "no transcript was read"
+    sts = _aws.session(args.profile).client("sts", region_name=args.region)
+    _audit.record_access(
+        catalog_table,
+        transaction_id,
+        "transcript",
+        _audit.access_caller(sts, nothing),
+        detail={
+            "buckets": sorted({bucket for bucket, _, _ in located.values()}),
+            "keys": [key for _, key, _ in located.values()],
+            "callIds": [str(selected[index].get("callId")) for index in located],
+            "redacted": [redacted for _, _, redacted in located.values()],
+        },
+        nothing=nothing,
+    )
 
 
 def _select(

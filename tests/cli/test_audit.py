@@ -12,6 +12,7 @@ from moto import mock_aws
 from recording_processor import schema
 
 from cdk_recording import _audit
+from cdk_recording._command import CommandError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -98,3 +99,23 @@ def test_caller_arn_reads_sts(aws_credentials: None) -> None:
     with mock_aws():
         sts = boto3.session.Session().client("sts", region_name="us-east-1")
         assert _audit.caller_arn(sts).startswith("arn:aws:")
+
+
+@pytest.mark.parametrize("action", ["playback", "transcript"])
+def test_reads_of_call_content_are_actions_of_the_trail(table: Table, action: str) -> None:
+    _audit.record_access(table, TX, action, WHO, detail={"keys": ["k"]}, nothing="nothing read")
+    [entry] = _audit.audit_entries(table, TX)
+    assert (entry.action, entry.detail) == (action, {"keys": ["k"]})
+
+
+def test_a_refused_access_entry_says_what_was_not_handed_over(aws_credentials: None) -> None:
+    with mock_aws():  # no table: the write fails as a refused PutItem would
+        absent = boto3.session.Session().resource("dynamodb", region_name="us-east-1")
+        with pytest.raises(CommandError) as raised:
+            _audit.record_access(
+                absent.Table("absent"), TX, "transcript", WHO, detail={}, nothing="nothing read"
+            )
+    message = str(raised.value)
+    assert "could not write the audit entry" in message
+    assert "ResourceNotFoundException" in message
+    assert "nothing read: the caller needs dynamodb:PutItem" in message

@@ -12,10 +12,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from recording_processor import schema
 
-from cdk_recording import _playback_page
+from cdk_recording import _audit, _playback_page
 from tests.cli.catalog_seed import AGENT, BUCKET, CALLER
 from tests.cli.playback_call import CALL_A, KEY, TX, catalog_items, sine_left_silent_right
 from tests.cli.test_cli import assert_one_line_error
@@ -76,6 +77,50 @@ def test_html_writes_the_page_with_the_cataloged_versions_waveform(
     assert [p.name for p in tmp_path.iterdir()] == ["call.html"]  # no temporary file left
 
 
+def test_reading_the_audio_is_audited_first(
+    capsys: pytest.CaptureFixture[str], catalog: Catalog, tmp_path: Path
+) -> None:
+    code, _, _, _ = show_html(capsys, tmp_path / "call.html")
+
+    assert code == 0
+    [entry] = _audit.audit_entries(catalog.table, TX)
+    assert entry.action == "playback"
+    assert entry.by.startswith("arn:aws:")
+    assert entry.detail == {
+        "buckets": [BUCKET],
+        "keys": [KEY],
+        "versionIds": [catalog.cataloged],
+        "callIds": [CALL_A],
+    }
+
+
+def test_a_refused_audit_write_reads_nothing_and_writes_no_page(
+    capsys: pytest.CaptureFixture[str],
+    catalog: Catalog,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no PutItem"}}, "PutItem"
+        )
+
+    def no_s3(args: Any) -> Any:
+        raise AssertionError("nothing may be read without the audit entry")
+
+    monkeypatch.setattr(_audit, "record", refuse)
+    monkeypatch.setattr(_playback_page, "s3_client", no_s3)
+    target = tmp_path / "call.html"
+
+    code, _, err = run(capsys, "recordings", "show", TX, *WHERE, "--html", str(target))
+
+    assert code == 1
+    assert_one_line_error(
+        err, "could not write the audit entry", "AccessDeniedException", "no recording was read"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_html_masks_numbers_unless_unmask(
     capsys: pytest.CaptureFixture[str], catalog: Catalog, tmp_path: Path
 ) -> None:
@@ -103,6 +148,7 @@ def test_no_audio_reads_no_object(
     code, _, _, page = show_html(capsys, tmp_path / "call.html", "--no-audio")
 
     assert code == 0
+    assert _audit.audit_entries(catalog.table, TX) == []  # nothing read, nothing to record
     assert '<svg class="timeline"' in page
     assert '<svg class="waveform"' not in page
     assert "waveform not read (--no-audio)" in page

@@ -588,6 +588,8 @@ def test_access_denied_is_a_one_line_error_exit_1_naming_the_permissions(
         (["list", "--number", "+0206555"], "expected + then the country code"),
         (["list", "--number", "+1206555010012345"], "2 to 15 digits"),
         (["list", "--status", "lost"], "argument --status: invalid choice: 'lost'"),
+        # No writer sets it: transcripts are TRANSCRIPT# items, the recording stays delivered.
+        (["list", "--status", "transcribed"], "argument --status: invalid choice: 'transcribed'"),
         (
             ["list", "--limit", "0"],
             "argument --limit: '0' is not a row count: expected a whole number from 1 to 10000",

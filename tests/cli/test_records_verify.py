@@ -1,7 +1,8 @@
 """``cdk-recording recordings verify`` through ``main(argv)`` over moto S3 and DynamoDB.
 
-A version's content cannot be changed in place in S3, so tampering is shown the two ways it can
-be seen: the catalog's hash no longer matches the object's, or the cataloged version is gone.
+A version's content cannot be changed in place in S3, so tampering is shown the ways it can be
+seen: the catalog's hash no longer matches the object's, the cataloged version is gone, or it is
+no longer what the key reads as (another version, or a delete marker, is current).
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ def test_verify_passes_when_every_recording_matches_its_catalog_hash(
     code, out, err = run(capsys, "recordings", "verify", *RANGE, *WHERE)
 
     assert (code, err) == (0, "")
-    assert out == "checked 2 recording(s): 2 ok, 0 mismatch, 0 missing, 0 unverifiable\n"
+    assert out == (
+        "checked 2 recording(s): 2 ok, 0 mismatch, 0 superseded, 0 hidden, 0 missing, "
+        "0 unverifiable\n"
+    )
 
 
 def test_a_hash_that_differs_is_a_mismatch_and_exit_1(
@@ -81,7 +85,7 @@ def world_sha(world: World, key: str) -> str:
     return hashlib.sha256(world.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).hexdigest()
 
 
-def test_a_deleted_version_is_missing_and_exit_1(
+def test_a_deleted_cataloged_version_is_missing_and_exit_1(
     capsys: pytest.CaptureFixture[str], world: World
 ) -> None:
     cataloged = world.versions[KEY_A][1]
@@ -93,16 +97,47 @@ def test_a_deleted_version_is_missing_and_exit_1(
     header, row, summary_line = out.splitlines()
     assert header.split()[:5] == ["TRANSACTION", "CALL", "ID", "KEY", "VERSION"]
     assert row.split()[:5] == [TX_A, CALL_A1, KEY_A, cataloged, "missing"]
-    assert summary_line.endswith("1 ok, 0 mismatch, 1 missing, 0 unverifiable")
+    assert summary_line.endswith(
+        "1 ok, 0 mismatch, 0 superseded, 0 hidden, 1 missing, 0 unverifiable"
+    )
 
 
-def test_a_version_hidden_by_a_delete_marker_is_still_verified(
+def test_a_version_hidden_by_a_delete_marker_is_a_finding_and_exit_1(
     capsys: pytest.CaptureFixture[str], world: World
 ) -> None:
-    world.s3.delete_object(Bucket=BUCKET, Key=KEY_A)  # a delete marker, the version stays
+    # The cataloged version stays intact, but whoever reads the key (a service, Transcribe) fails.
+    marker = world.s3.delete_object(Bucket=BUCKET, Key=KEY_A)["VersionId"]
+
     code, document = verify_json(capsys, "--transaction", TX_A)
-    assert code == 0
-    assert document["ok"] == 1
+
+    assert code == 1
+    assert (document["ok"], document["hidden"]) == (0, 1)
+    [result] = document["results"]
+    assert (result["result"], result["versionId"]) == ("hidden", world.versions[KEY_A][1])
+    assert result["actual"] == result["expected"]
+    assert result["currentVersionId"] == marker
+
+
+def test_an_overwritten_key_is_superseded_and_exit_1(
+    capsys: pytest.CaptureFixture[str], world: World
+) -> None:
+    cataloged = world.versions[KEY_A][1]
+    newer = world.put(KEY_A, b"tampered audio")  # a new version with other bytes, now current
+
+    code, out, err = run(capsys, "recordings", "verify", *RANGE, *WHERE)
+
+    assert (code, err) == (1, "")
+    header, row, summary_line = out.splitlines()
+    assert header.split()[-1] == "CURRENT"
+    assert row.split()[:5] == [TX_A, CALL_A1, KEY_A, cataloged, "superseded"]
+    assert row.split()[-1] == newer
+    assert summary_line.endswith(
+        "1 ok, 0 mismatch, 1 superseded, 0 hidden, 0 missing, 0 unverifiable"
+    )
+    [entry] = _audit.audit_entries(world.table, TX_A)
+    assert entry.detail["findings"] == [
+        {"key": KEY_A, "versionId": cataloged, "result": "superseded", "currentVersionId": newer}
+    ]
 
 
 def test_a_recording_without_a_catalog_hash_is_unverifiable(

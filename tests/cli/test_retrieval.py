@@ -23,8 +23,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from recording_processor import schema
+from recording_processor.catalog import Call
 
-from cdk_recording import _audit
+from cdk_recording import _audit, _retrieval
+from cdk_recording._command import CommandError
 from cdk_recording.cli import main
 from tests.cli.catalog_seed import (
     CALL_A1,
@@ -256,6 +258,24 @@ def test_a_missing_leg_is_skipped_and_named_when_asked_for(
     code, _, err = run(capsys, TX_A, *WHERE, "--out", str(tmp_path), "--call", CALL_A2)
     assert code == 1
     assert_one_line_error(err, f"{CALL_A2}: missing")
+
+
+@pytest.mark.parametrize("status", ["transcribed", "erased", "missing"])
+def test_only_delivered_recordings_are_retrievable(status: str) -> None:
+    # An erased tombstone keeps the address of what was deleted; "transcribed" has no writer.
+    item = {
+        "transactionId": TX_A,
+        "callId": CALL_A1,
+        "status": status,
+        "bucket": BUCKET,
+        "key": "recordings/a.wav",
+        "versionId": "v1",
+        "sha256": "0" * 64,
+    }
+    call = Call(TX_A, None, (item,))
+    with pytest.raises(CommandError, match=f"no delivered recording .*{CALL_A1}: {status}"):
+        _retrieval.retrievable(call)
+    assert _retrieval.retrievable(Call(TX_A, None, ({**item, "status": "delivered"},)))
 
 
 def test_unknown_call_id_names_the_option(

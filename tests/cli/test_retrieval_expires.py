@@ -6,6 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.credentials import (
+    DeferredRefreshableCredentials,
+    ReadOnlyCredentials,
+    RefreshableCredentials,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -54,3 +59,67 @@ def test_expired_credentials_sign_nothing() -> None:
     with pytest.raises(CommandError, match="expired at 2026-12-04T11:59:00Z") as raised:
         _retrieval.check_expires(90, NOW - timedelta(minutes=1), NOW)
     assert raised.value.exit_code == EXIT_USAGE
+
+
+# -- reading the expiry from botocore ----------------------------------------------------------------
+
+# Ahead of now: botocore refuses credentials that are already expired when it fetches them.
+EXPIRY = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+METADATA = {
+    "access_key": "ASIATESTING",
+    "secret_key": "testing-secret",
+    "token": "testing-token",
+    "expiry_time": EXPIRY.isoformat(),
+}
+
+
+class Holding:
+    """A session as far as credentials_expiry reads it: it hands out ``credentials``."""
+
+    def __init__(self, credentials: object) -> None:
+        self.credentials = credentials
+
+    def get_credentials(self) -> object:
+        return self.credentials
+
+
+def test_botocore_still_exposes_the_expiry_of_refreshable_credentials() -> None:
+    # credentials_expiry reads botocore's private _expiry_time: this fails, rather than the
+    # --expires check silently turning off, if a botocore upgrade renames or drops it.
+    credentials = RefreshableCredentials.create_from_metadata(
+        METADATA, refresh_using=lambda: METADATA, method="sts-assume-role"
+    )
+    assert isinstance(getattr(credentials, "_expiry_time", None), datetime)
+    assert _retrieval.credentials_expiry(Holding(credentials)) == EXPIRY  # type: ignore[arg-type]
+
+
+def test_a_role_profiles_deferred_credentials_are_fetched_to_know_their_expiry() -> None:
+    # An assume-role profile's credentials are fetched on first use; until then botocore knows no
+    # expiry, and the check would pass whatever --expires says.
+    fetched: list[str] = []
+
+    def fetch() -> dict[str, str]:
+        fetched.append("assume-role")
+        return METADATA
+
+    credentials = DeferredRefreshableCredentials(refresh_using=fetch, method="assume-role")
+    assert _retrieval.credentials_expiry(Holding(credentials)) == EXPIRY  # type: ignore[arg-type]
+    assert fetched == ["assume-role"]
+
+
+def test_refreshable_credentials_without_a_readable_expiry_get_a_note(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    class Opaque(RefreshableCredentials):
+        """What a botocore that keeps the expiry elsewhere would hand out."""
+
+        def __init__(self) -> None:
+            self.method = "sso"
+
+        def get_frozen_credentials(self) -> ReadOnlyCredentials:
+            return ReadOnlyCredentials("ASIATESTING", "testing-secret", "testing-token")
+
+    assert _retrieval.credentials_expiry(Holding(Opaque())) is None  # type: ignore[arg-type]
+    note = capsys.readouterr().err
+    assert note.startswith("cdk-recording: note: the AWS credentials (sso) expire")
+    assert "--expires is not checked" in note

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 from recording_processor import catalog, schema
 
-from cdk_recording import _recordings_aws, _transcript_cli
+from cdk_recording import _audit, _recordings_aws, _transcript_cli
 from cdk_recording.cli import main
 from tests.cli.catalog_seed import BUCKET, CALL_A1, CALL_B1, TX_A, TX_B, TX_C, TX_D, seed
 from tests.cli.conftest import DATA
@@ -378,6 +379,63 @@ def test_redacted_and_unredacted_together_is_a_usage_error(
     code, _, err = run(capsys, TX_A, "--redacted", "--unredacted", *WHERE)
     assert code == 2
     assert "not allowed with argument" in err
+
+
+# -- the audit entry ------------------------------------------------------------------------------------
+
+
+def test_reading_a_transcript_is_audited_first(
+    capsys: pytest.CaptureFixture[str], aws: tuple[Table, S3Client]
+) -> None:
+    table, _ = aws
+    code, _, _ = run(capsys, TX_A, "--unredacted", *WHERE)
+    assert code == 0
+    [entry] = _audit.audit_entries(table, TX_A)
+    assert entry.action == "transcript"
+    assert entry.by.startswith("arn:aws:")
+    assert entry.detail == {
+        "buckets": [BUCKET],
+        "keys": [UNREDACTED_A],
+        "callIds": [CALL_A1],
+        "redacted": [False],
+    }
+
+
+def test_a_refused_audit_write_reads_no_transcript(
+    capsys: pytest.CaptureFixture[str],
+    aws: tuple[Table, S3Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no PutItem"}}, "PutItem"
+        )
+
+    def no_s3(args: Any) -> Any:
+        raise AssertionError("nothing may be read without the audit entry")
+
+    monkeypatch.setattr(_audit, "record", refuse)
+    monkeypatch.setattr(_transcript_cli, "s3_client", no_s3)
+
+    code, out, err = run(capsys, TX_A, *WHERE)
+
+    assert (code, out) == (1, "")
+    assert_one_line_error(
+        err, "could not write the audit entry", "AccessDeniedException", "no transcript was read"
+    )
+
+
+def test_nothing_to_read_writes_no_entry(
+    capsys: pytest.CaptureFixture[str], aws: tuple[Table, S3Client]
+) -> None:
+    table, _ = aws
+    table.put_item(Item=item_a(status="started", completedAt=None))
+    code, _, _ = run(capsys, TX_A, *WHERE)
+    assert code == 1
+    code, _, _ = run(capsys, TX_B, "--redacted", *WHERE)  # refused: never redacted
+    assert code == 1
+    assert _audit.audit_entries(table, TX_A) == []
+    assert _audit.audit_entries(table, TX_B) == []
 
 
 # -- S3 errors ------------------------------------------------------------------------------------------
