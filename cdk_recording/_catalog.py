@@ -590,8 +590,8 @@ class RecordingCatalog(Construct):
 
     def grant_audit_records(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` read the catalog and write audit entries (``recordings verify``,
-        ``recordings get``): ``dynamodb:Query``, ``GetItem`` and ``PutItem``. Nobody has it by
-        default."""
+        ``get``, ``show --html``, ``transcript``): ``dynamodb:Query``, ``GetItem`` and ``PutItem``.
+        Nobody has it by default."""
         from cdk_recording._records_grants import grant_audit_records
 
         return grant_audit_records(self, grantee)
