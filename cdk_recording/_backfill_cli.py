@@ -27,7 +27,15 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from cdk_recording import _aws, _recordings_aws
-from cdk_recording._command import EXIT_OK, EXIT_USAGE, CommandError, non_empty
+from cdk_recording._command import (
+    DAY_FORMAT,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    non_empty,
+    table_name,
+    utc_day,
+)
 from cdk_recording._recordings_aws import (
     STACK_OUTPUT_PREFIX,
     Where,
@@ -35,7 +43,7 @@ from cdk_recording._recordings_aws import (
     open_table,
     stack_output,
 )
-from cdk_recording._transcript_cli import add_aws_arguments, table_name
+from cdk_recording._transcript_cli import add_aws_arguments
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -61,7 +69,6 @@ DEFAULT_PREFIX: Final = "recordings"
 #: Most day folders one execution takes (the backfill machine's input limit): a leap year.
 MAX_DAYS: Final = 366
 
-_DAY_FORMAT = "YYYY-MM-DD"
 _STATE_MACHINE_ARN = re.compile(
     r"arn:aws[a-z-]*:states:(?P<region>[a-z0-9-]+):[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}"
 )
@@ -88,17 +95,6 @@ execution of that name exists), 2 invalid arguments, AWS configuration, stack or
 
 
 # -- argument types ----------------------------------------------------------------------------------
-
-
-def _day(value: str) -> date:
-    try:
-        if len(value) != len(_DAY_FORMAT):
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a day: expected {_DAY_FORMAT} (a UTC day)"
-        ) from None
 
 
 def _state_machine_arn(value: str) -> str:
@@ -192,8 +188,8 @@ def add_transcribe(actions: Subcommands) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--since", type=_day, required=True, help=f"first UTC day, {_DAY_FORMAT}")
-    parser.add_argument("--until", type=_day, required=True, help=f"last UTC day, {_DAY_FORMAT}")
+    parser.add_argument("--since", type=utc_day, required=True, help=f"first UTC day, {DAY_FORMAT}")
+    parser.add_argument("--until", type=utc_day, required=True, help=f"last UTC day, {DAY_FORMAT}")
     parser.add_argument(
         "--prefix",
         type=_prefix,

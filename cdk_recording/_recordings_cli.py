@@ -32,7 +32,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from cdk_recording import _playback_page
 from cdk_recording._backfill_cli import add_transcribe
-from cdk_recording._command import EXIT_OK, EXIT_USAGE, CommandError, non_empty
+from cdk_recording._command import (
+    DAY_FORMAT,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    non_empty,
+    table_name,
+    utc_day,
+)
 from cdk_recording._recordings_aws import (
     REQUIRED_PERMISSIONS,
     STACK_OUTPUT_PREFIX,
@@ -69,10 +77,6 @@ _MAX_LIMIT = 10_000
 STATUSES: Final = ("started", "delivered", "missing", "failed", "not-started", "erased", "none")
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
-_TABLE_NAME = re.compile(
-    r"(arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/)?[A-Za-z0-9_.-]{3,255}"
-)
-_DAY_FORMAT = "YYYY-MM-DD"
 
 _EPILOG = f"""\
 The catalog table is --table NAME, or the value of the --stack stack's output whose key starts with
@@ -89,17 +93,6 @@ not found)."""
 
 
 # -- argument types ----------------------------------------------------------------------------------
-
-
-def _day(value: str) -> date:
-    try:
-        if len(value) != len(_DAY_FORMAT):
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a day: expected {_DAY_FORMAT} (a UTC day)"
-        ) from None
 
 
 def _number(value: str) -> str:
@@ -123,15 +116,6 @@ def _limit(value: str) -> int:
     return limit
 
 
-def _table_name(value: str) -> str:
-    if not _TABLE_NAME.fullmatch(value):
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a DynamoDB table name: expected 3 to 255 of A-Z a-z 0-9 _ . - "
-            "(or a table ARN)"
-        )
-    return value
-
-
 # -- parser ------------------------------------------------------------------------------------------
 
 
@@ -140,7 +124,7 @@ def add_recordings(subcommands: Subcommands) -> None:
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_argument_group("catalog")
     source = where.add_mutually_exclusive_group(required=True)
-    source.add_argument("--table", type=_table_name, help="the catalog table's name (or ARN)")
+    source.add_argument("--table", type=table_name, help="the catalog table's name (or ARN)")
     source.add_argument(
         "--stack",
         type=non_empty,
@@ -190,9 +174,11 @@ def _add_list(actions: Subcommands, common: argparse.ArgumentParser) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--number", type=_number, help="an E.164 number that took part in the call")
-    parser.add_argument("--day", type=_day, help=f"one UTC day, {_DAY_FORMAT}")
-    parser.add_argument("--since", type=_day, help=f"first UTC day, {_DAY_FORMAT}")
-    parser.add_argument("--until", type=_day, help=f"last UTC day, {_DAY_FORMAT} (default: today)")
+    parser.add_argument("--day", type=utc_day, help=f"one UTC day, {DAY_FORMAT}")
+    parser.add_argument("--since", type=utc_day, help=f"first UTC day, {DAY_FORMAT}")
+    parser.add_argument(
+        "--until", type=utc_day, help=f"last UTC day, {DAY_FORMAT} (default: today)"
+    )
     parser.add_argument(
         "--status",
         choices=STATUSES,
@@ -248,8 +234,10 @@ def _add_minutes(actions: Subcommands, common: argparse.ArgumentParser) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--since", type=_day, required=True, help=f"first UTC day, {_DAY_FORMAT}")
-    parser.add_argument("--until", type=_day, help=f"last UTC day, {_DAY_FORMAT} (default: today)")
+    parser.add_argument("--since", type=utc_day, required=True, help=f"first UTC day, {DAY_FORMAT}")
+    parser.add_argument(
+        "--until", type=utc_day, help=f"last UTC day, {DAY_FORMAT} (default: today)"
+    )
     parser.set_defaults(run=_run_minutes)
 
 

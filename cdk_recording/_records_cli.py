@@ -27,7 +27,15 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cdk_recording import _audit, _aws, _records
-from cdk_recording._command import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError, non_empty
+from cdk_recording._command import (
+    DAY_FORMAT,
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    non_empty,
+    utc_day,
+)
 from cdk_recording._recordings_aws import (
     Where,
     aws_errors,
@@ -87,7 +95,6 @@ VERIFY_PERMISSIONS: Final = (
     f"dynamodb:Query, GetItem and PutItem on the catalog table (grant_audit_records), {_WITH_STACK}"
 )
 _MAX_REASON = 1024
-_DAY_FORMAT = "YYYY-MM-DD"
 _ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
 #: The retries of every client of the records commands.
 CLIENT_CONFIG: Final = Config(retries={"mode": "standard", "max_attempts": 5})
@@ -202,17 +209,6 @@ def _reason(value: str) -> str:
     return value
 
 
-def _day(value: str) -> date:
-    try:
-        if len(value) != len(_DAY_FORMAT):
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a day: expected {_DAY_FORMAT} (a UTC day)"
-        ) from None
-
-
 def add_records(actions: Subcommands, common: argparse.ArgumentParser) -> None:
     """Register ``recordings hold|release|erase|verify`` (``common``: the catalog, AWS and output
     options every ``recordings`` action takes)."""
@@ -269,8 +265,10 @@ def add_records(actions: Subcommands, common: argparse.ArgumentParser) -> None:
         epilog=f"{_EPILOG}\n\nThe caller needs {VERIFY_PERMISSIONS}.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--since", type=_day, help=f"first UTC day, {_DAY_FORMAT}")
-    parser.add_argument("--until", type=_day, help=f"last UTC day, {_DAY_FORMAT} (default: today)")
+    parser.add_argument("--since", type=utc_day, help=f"first UTC day, {DAY_FORMAT}")
+    parser.add_argument(
+        "--until", type=utc_day, help=f"last UTC day, {DAY_FORMAT} (default: today)"
+    )
     parser.add_argument(
         "--transaction", type=non_empty, metavar="ID", help="only the recordings of this call"
     )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from cdk_recording import _audit, _aws
-from cdk_recording._command import EXIT_FAILURE, EXIT_OK, CommandError, non_empty
+from cdk_recording._command import EXIT_FAILURE, EXIT_OK, CommandError, non_empty, table_name
 from cdk_recording._recordings_aws import STACK_OUTPUT_PREFIX, Where, aws_errors, open_table
 from cdk_recording._recordings_output import presented, to_json
 from cdk_recording._transcript_format import (
@@ -59,9 +58,6 @@ TRANSCRIPT_PERMISSIONS: Final = (
     "kms:Decrypt) on transcripts/* of the recording bucket"
 )
 
-_TABLE_NAME = re.compile(
-    r"(arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/)?[A-Za-z0-9_.-]{3,255}"
-)
 _ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "KMS.AccessDeniedException"})
 _NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
@@ -83,16 +79,6 @@ arguments or AWS configuration."""
 
 
 # -- shared with ``recordings transcribe`` -----------------------------------------------------------
-
-
-def table_name(value: str) -> str:
-    """argparse type: a DynamoDB table name or ARN."""
-    if not _TABLE_NAME.fullmatch(value):
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a DynamoDB table name: expected 3 to 255 of A-Z a-z 0-9 _ . - "
-            "(or a table ARN)"
-        )
-    return value
 
 
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
