@@ -144,7 +144,7 @@ def test_standard_redaction_is_limited_to_its_languages() -> None:
     )
 
 
-def test_redaction_in_a_language_neither_call_analytics_nor_batch_redaction_has_is_refused() -> None:
+def test_redaction_in_a_language_no_job_can_redact_is_refused() -> None:
     # nl-NL has no Call Analytics: every job is a standard job, whose redaction would fail.
     message = _problems(TranscriptionOptions(language_code="nl-NL"))
     assert "transcription.language_code='nl-NL': with redaction=True must be en-US or es-US" in (
