@@ -184,6 +184,9 @@ class RecordingTranscription(Construct):
                     "transcribe:StartTranscriptionJob",
                     "transcribe:GetCallAnalyticsJob",
                     "transcribe:GetTranscriptionJob",
+                    # A FAILED job is deleted before it is started again under its name.
+                    "transcribe:DeleteCallAnalyticsJob",
+                    "transcribe:DeleteTranscriptionJob",
                 ],
                 resources=["*"],
             ),
@@ -288,9 +291,11 @@ class RecordingTranscription(Construct):
             role,
             ["AwsSolutions::AwsSolutions-IAM5[Resource::*]"],
             "X-Ray's PutTraceSegments/PutTelemetryRecords, and Amazon Transcribe's "
-            "StartCallAnalyticsJob/StartTranscriptionJob/GetCallAnalyticsJob/GetTranscriptionJob: "
-            "job names are derived from each recording's key at run time, so no job ARN exists "
-            "to name in advance; the actions are listed explicitly, never a wildcard.",
+            "StartCallAnalyticsJob/StartTranscriptionJob/GetCallAnalyticsJob/GetTranscriptionJob "
+            "and DeleteCallAnalyticsJob/DeleteTranscriptionJob (a FAILED job is deleted before it "
+            "is started again under its name): job names are derived from each recording's key "
+            "at run time, so no job ARN exists to name in advance; the actions are listed "
+            "explicitly, never a wildcard.",
         )
         if retention is not None:
             self._acknowledge_object_wildcards(

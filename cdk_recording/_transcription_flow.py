@@ -8,14 +8,15 @@ Per recording (input: a ``Recording Available`` detail, or ``{"bucket", "key"}``
                           -> JobRunning? --already COMPLETED or FAILED--> GetJobStatus
                                `-> AwaitJobEvent (.waitForTaskToken, 10 minutes)
                                      token sent back, or States.Timeout -> GetJobStatus
-                          GetJobStatus -> CountRound -> JobDone?
+                          GetJobStatus (still throttled after 5 retries: CountRound)
+                            -> CountRound -> JobDone?
                                COMPLETED -> RecordTranscript -> Transcribed (succeed)
                                FAILED    -> JobFailed -> RecordFailure -> TranscriptionFailed (fail)
                                30 rounds -> PollsExhausted -> RecordFailure
                                otherwise -> AwaitJobEvent
     Any other error of Plan, StartJob, AwaitJobEvent, GetJobStatus or RecordTranscript ->
-    RecordFailure. Every task retries the runtime's Transient errors (2 s, x2, 5 attempts, full
-    jitter); GetJobStatus also retries TranscribeThrottled like StartJob.
+    RecordFailure. Every task retries the runtime's Transient errors (2 s, x2, 5 retries, full
+    jitter); GetJobStatus also retries TranscribeThrottled, 5 times (2 s, x2, at most 60 s apart).
 
 **Event and poll.** ``AwaitJobEvent`` calls the function with ``{"action": "await", "taskToken"}``:
 it stores the task token on the ``TRANSCRIPT#<callId>`` item, then reads the job once and, when
@@ -28,15 +29,20 @@ decides. A round reads the job twice in at most 10 minutes (when the token is st
 the wait), a fifth of the former 60-second poll's Get*Job calls: 5,000 waiting recordings read
 about 17 times a second, under the 20-a-second GetCallAnalyticsJob quota, where the poll needed
 83. The job's end is seen within seconds when its event arrives.
-A job still queued or running goes round again, at most :data:`MAX_ROUNDS` times (5 hours).
+A job still queued or running goes round again, at most :data:`MAX_ROUNDS` times (5 hours when
+nothing is retried).
 
-**Bounds.** A throttled start or status read is retried for up to about 68 minutes (20 attempts,
-delays doubling from 2 s and capped at 300 s: 510 s + 12 x 300 s = 4,110 s at most; full jitter
-draws each delay between 0 and that cap, so about half of it on average): a burst of thousands of
-recordings outlasts Transcribe's start rate (10 Call Analytics and 25 standard starts a second)
-instead of failing. The machine's timeout (:data:`RECORDING_TIMEOUT`, 8 hours) covers the
-start's retries, the 30 rounds and their status reads' retries, so the round counter, which
-records the failure, binds first.
+**Bounds.** A throttled start is retried for up to about 68 minutes (20 retries, delays doubling
+from 2 s and capped at 300 s: 510 s + 12 x 300 s = 4,110 s at most; full jitter draws each delay
+between 0 and that cap, so about half of it on average): a burst of thousands of recordings
+outlasts Transcribe's start rate (10 Call Analytics and 25 standard starts a second) instead of
+failing. A throttled status read is retried 5 times only (62 s of delays at most): one that
+still fails counts its round and goes round again, since the next round reads the status anyway.
+The machine's timeout (:data:`RECORDING_TIMEOUT`, 18 hours) covers the worst case of every retry
+at its longest delay and every failed attempt lasting the function's 30-second timeout (about
+17.6 hours, see :data:`RECORDING_TIMEOUT`), so the round counter, which records the failure,
+binds first. An execution that ends anyway (stopped by hand, or aborted with its backfill) leaves
+its ``TRANSCRIPT#`` item ``started``: see ``docs/compliance.md``.
 
 The state document is ``{"recording", "plan", "job", "wake", "status", "poll": {"count"},
 "error"}``; ``plan`` starts as JSON null so that a failure before planning still reaches ``fail``
@@ -44,13 +50,16 @@ with ``"plan": null`` (the contract's input).
 
 Backfill (input ``{"prefixes": ["recordings/2026/01/", ...]}``, 1 to 366 entries)::
 
-    CheckInput -> PrefixCount? --bad--> InvalidInput (fail)
-      `-> EachPrefix (Map, one prefix at a time)
+    HasPrefixes? --no non-empty prefixes array--> InvalidInput (fail)
+      `-> CheckInput -> PrefixCount? --more than 366--> InvalidInput
+      `-> EachPrefix (Distributed Map over $.prefixes, Standard child workflows, one prefix at
+          a time; a Distributed Map nested in an inline Map's iteration is not relied on)
             -> EachRecording (Distributed Map, ItemReader S3 ListObjectsV2 of the prefix,
                MaxConcurrency backfill_concurrency, tolerated failures 10 %)
                  -> TranscribeRecording (StartExecution.sync:2 of the per-recording machine)
                  -> Done (each child outputs 1, so a prefix holds about 100,000 recordings
                     within the 256 KiB state output limit)
+               -> PrefixDone
 """
 
 from __future__ import annotations
@@ -68,6 +77,8 @@ __all__ = [
     "MAX_PREFIXES",
     "MAX_ROUNDS",
     "RECORDING_TIMEOUT",
+    "STATUS_THROTTLED_MAX_ATTEMPTS",
+    "STATUS_THROTTLED_MAX_DELAY",
     "THROTTLED_ERROR",
     "THROTTLED_MAX_ATTEMPTS",
     "THROTTLED_MAX_DELAY",
@@ -87,13 +98,19 @@ AWAIT_TIMEOUT = cdk.Duration.minutes(10)
 #: Rounds (an await, then a status read) before the job is given up: 30 x 10 minutes = 5 hours,
 #: Transcribe's longest audio (4 hours) plus time in Transcribe's queue.
 MAX_ROUNDS = 30
-#: Throttled starts and status reads: attempts, and the longest delay between two of them.
+#: Throttled starts: retries, and the longest delay between two of them.
 THROTTLED_MAX_ATTEMPTS = 20
 THROTTLED_MAX_DELAY = cdk.Duration.seconds(300)
-#: The whole execution: the start's throttling retries (about 68 minutes at most), the rounds
-#: (5 hours) and their status reads' retries, and the catalog writes; the round counter binds
-#: first, so the failure is recorded.
-RECORDING_TIMEOUT = cdk.Duration.hours(8)
+#: Throttled status reads: a few retries only, since the next round reads the status again.
+STATUS_THROTTLED_MAX_ATTEMPTS = 5
+STATUS_THROTTLED_MAX_DELAY = cdk.Duration.seconds(60)
+#: The whole execution, at its worst: every retrier (Transient, TranscribeThrottled, and the
+#: Lambda service errors aws-cdk-lib's LambdaInvoke retries 6 times) taking every retry at its
+#: longest delay, every failed attempt lasting the function's 30-second timeout: plan 548 s, start
+#: 5,258 s, 30 rounds of 1,878 s (an await: 1,118 s, its last attempt waiting 10 minutes; a status
+#: read: 760 s) 56,340 s, record and fail 548 s each: 63,242 s, 17.6 hours. The round counter,
+#: which records the failure, binds first.
+RECORDING_TIMEOUT = cdk.Duration.hours(18)
 #: Prefixes one backfill execution accepts: a year of day prefixes.
 MAX_PREFIXES = 366
 #: Failed recordings a backfill of one prefix tolerates before it stops (failed transcriptions
@@ -128,15 +145,16 @@ def _invoke(
     return task
 
 
-def _retry_throttling(task: tasks.LambdaInvoke) -> None:
-    # A burst of recordings can meet the start quota for a long time: keep trying for about an
-    # hour, each delay drawn at random up to its cap so that the executions spread out.
+def _retry_throttling(
+    task: tasks.LambdaInvoke, *, max_attempts: int, max_delay: cdk.Duration
+) -> None:
+    # Each delay is drawn at random up to its cap so that the executions spread out.
     task.add_retry(
         errors=[THROTTLED_ERROR],
         interval=cdk.Duration.seconds(2),
         backoff_rate=2,
-        max_delay=THROTTLED_MAX_DELAY,
-        max_attempts=THROTTLED_MAX_ATTEMPTS,
+        max_delay=max_delay,
+        max_attempts=max_attempts,
         jitter_strategy=sfn.JitterType.FULL,
     )
 
@@ -161,7 +179,8 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
         "$.plan",
     )
     start = _invoke(scope, "StartJob", function, {"action": "start", "plan.$": "$.plan"}, "$.job")
-    _retry_throttling(start)
+    # A burst of recordings can meet the start quota for a long time: keep trying for about an hour.
+    _retry_throttling(start, max_attempts=THROTTLED_MAX_ATTEMPTS, max_delay=THROTTLED_MAX_DELAY)
     await_event = tasks.LambdaInvoke(
         scope,
         "AwaitJobEvent",
@@ -188,8 +207,12 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
         {"action": "status", "jobName.$": "$.job.jobName", "jobType.$": "$.job.jobType"},
         "$.status",
     )
-    # Get*Job allows 20 requests per second per account: many recordings reading at once can hit it.
-    _retry_throttling(status)
+    # Get*Job allows 20 requests per second per account: many recordings reading at once can hit
+    # it. A few short retries: a read that still fails goes round again (the next round reads
+    # anyway), so the rounds, not these retries, bound the execution.
+    _retry_throttling(
+        status, max_attempts=STATUS_THROTTLED_MAX_ATTEMPTS, max_delay=STATUS_THROTTLED_MAX_DELAY
+    )
     count = sfn.Pass(
         scope,
         "CountRound",
@@ -237,6 +260,8 @@ def recording_definition(scope: Construct, function: lambda_.IFunction) -> sfn.I
     ).next(record_failure)
     # No event within the timeout is the normal case the status read is there for.
     await_event.add_catch(status, errors=["States.Timeout"], result_path="$.wake")
+    # A status read still throttled after its retries: the next round reads again.
+    status.add_catch(count, errors=[THROTTLED_ERROR], result_path="$.status")
     for step in (plan, start, await_event, status, record):
         step.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
 
@@ -291,16 +316,18 @@ def backfill_definition(
     concurrency: int,
 ) -> sfn.IChainable:
     """The backfill definition: each prefix in turn, its objects ``concurrency`` at a time."""
-    check = sfn.Pass(
-        scope,
-        "CheckInput",
-        parameters={"prefixes.$": "$.prefixes", "count.$": "States.ArrayLength($.prefixes)"},
-    )
     invalid = sfn.Fail(
         scope,
         "InvalidInput",
         error="InvalidInput",
         cause=f'Give {{"prefixes": [...]}} with 1 to {MAX_PREFIXES} key prefixes',
+    )
+    # States.ArrayLength fails the execution (a Pass state cannot catch) when the field is
+    # missing or not an array: check that first.
+    check = sfn.Pass(
+        scope,
+        "CheckInput",
+        parameters={"prefixes.$": "$.prefixes", "count.$": "States.ArrayLength($.prefixes)"},
     )
     transcribe = tasks.StepFunctionsStartExecution(
         scope,
@@ -331,7 +358,11 @@ def backfill_definition(
         mode=sfn.ProcessorMode.DISTRIBUTED,
         execution_type=sfn.ProcessorType.STANDARD,
     )
-    each_prefix = sfn.Map(
+    # Distributed, not inline: the inner Distributed Map then runs in a Standard child workflow
+    # of this one rather than in an inline Map's iteration, which AWS's pages do not show as
+    # allowed. (That a Standard child workflow may run a Distributed Map is not confirmed here
+    # either: see docs/compliance.md.)
+    each_prefix = sfn.DistributedMap(
         scope,
         "EachPrefix",
         items_path="$.prefixes",
@@ -339,13 +370,22 @@ def backfill_definition(
         max_concurrency=1,
         result_path=sfn.JsonPath.DISCARD,
     )
-    each_prefix.item_processor(each_recording)
+    each_prefix.item_processor(
+        each_recording.next(sfn.Pass(scope, "PrefixDone", result=sfn.Result.from_number(1))),
+        mode=sfn.ProcessorMode.DISTRIBUTED,
+        execution_type=sfn.ProcessorType.STANDARD,
+    )
     valid = sfn.Condition.and_(
         sfn.Condition.number_greater_than_equals("$.count", 1),
         sfn.Condition.number_less_than_equals("$.count", MAX_PREFIXES),
     )
-    return check.next(
+    count = check.next(
         sfn.Choice(scope, "PrefixCount?")
         .when(valid, each_prefix.next(sfn.Succeed(scope, "BackfillDone")))
+        .otherwise(invalid)
+    )
+    return (
+        sfn.Choice(scope, "HasPrefixes?")
+        .when(sfn.Condition.is_present("$.prefixes[0]"), count)
         .otherwise(invalid)
     )

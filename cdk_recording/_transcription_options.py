@@ -475,17 +475,19 @@ class TranscriptionOptions:
                 "language (en-US or es-US)",
             )
         elif (
-            self.call_analytics is not True
-            and isinstance(self.language_code, str)
+            isinstance(self.language_code, str)
             and not is_token(self.language_code)
             and self.language_code in STANDARD_LANGUAGES
             and self.language_code not in REDACTION_LANGUAGES
+            and not (self.call_analytics is True and self.language_code in CALL_ANALYTICS_LANGUAGES)
         ):
+            # Every job of such a language is a standard job, whose redaction fails at run time.
             problems.add(
                 name("language_code"),
                 self.language_code,
                 "with redaction=True must be en-US or es-US (the languages batch PII redaction "
-                "supports), or set redaction=False",
+                "supports), or a Call Analytics language with call_analytics=True "
+                f"({', '.join(sorted(CALL_ANALYTICS_LANGUAGES))}), or set redaction=False",
             )
 
     # -- what the constructs and the runtime read -------------------------------------------------
@@ -510,12 +512,15 @@ class TranscriptionOptions:
             self.call_analytics
             and self.redaction
             and isinstance(language, str)
+            and not is_token(language)
+            and language in CALL_ANALYTICS_LANGUAGES
             and language not in REDACTION_LANGUAGES
         ):
             found.append(
-                f"redaction with language_code={language!r}: mono recordings fall back to a "
-                "standard job, whose PII redaction supports only en-US and es-US, so their jobs "
-                "fail; record both tracks or set redaction=False"
+                f"redaction with language_code={language!r}: recordings that fall back to a "
+                "standard job (mono tracks, unknown agent/customer roles, files over 500 MB) "
+                f"fail, since batch PII redaction supports only en-US and es-US, not "
+                f"{language}; record both tracks of known legs or set redaction=False"
             )
         return found
 

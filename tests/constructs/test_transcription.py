@@ -144,6 +144,33 @@ def test_standard_redaction_is_limited_to_its_languages() -> None:
     )
 
 
+def test_redaction_in_a_language_no_job_can_redact_is_refused() -> None:
+    # nl-NL has no Call Analytics: every job is a standard job, whose redaction would fail.
+    message = _problems(TranscriptionOptions(language_code="nl-NL"))
+    assert "transcription.language_code='nl-NL': with redaction=True must be en-US or es-US" in (
+        message
+    )
+    TranscriptionOptions(language_code="nl-NL", redaction=False).raise_if_invalid("Test")
+
+
+@pytest.mark.parametrize("language", sorted(CALL_ANALYTICS_LANGUAGES - {"en-US", "es-US"}))
+def test_redaction_in_a_call_analytics_language_warns_of_the_failing_fallbacks(
+    language: str,
+) -> None:
+    options = TranscriptionOptions(language_code=language)
+    options.raise_if_invalid("Test")
+    (note,) = [n for n in options.notes() if n.startswith("redaction with")]
+    assert f"language_code={language!r}" in note
+    for fallback in ("mono tracks", "unknown agent/customer roles", "files over 500 MB"):
+        assert fallback in note
+
+
+@pytest.mark.parametrize("language", ["en-US", "es-US"])
+def test_redaction_in_a_batch_redaction_language_needs_no_warning(language: str) -> None:
+    assert TranscriptionOptions(language_code=language).notes() == []
+    TranscriptionOptions(language_code=language, call_analytics=False).raise_if_invalid("Test")
+
+
 @pytest.mark.parametrize("name", ["bad name", "", "x" * 201, "ünicode"])
 def test_vocabulary_name_follows_the_api_pattern(name: str) -> None:
     message = _problems(TranscriptionOptions(vocabulary_name=name))
@@ -346,6 +373,8 @@ def test_function_may_start_and_read_jobs_pass_only_the_data_role_and_write_the_
         "transcribe:StartTranscriptionJob",
         "transcribe:GetCallAnalyticsJob",
         "transcribe:GetTranscriptionJob",
+        "transcribe:DeleteCallAnalyticsJob",
+        "transcribe:DeleteTranscriptionJob",
     ]
     assert statements["TranscribeJobs"]["Resource"] == "*"
     assert statements["PassDataAccessRole"]["Action"] == "iam:PassRole"

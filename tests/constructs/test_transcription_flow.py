@@ -166,6 +166,15 @@ _THROTTLED_RETRY = {
     "MaxAttempts": 20,
     "JitterStrategy": "FULL",
 }
+_STATUS_THROTTLED_RETRY = {**_THROTTLED_RETRY, "MaxDelaySeconds": 60, "MaxAttempts": 5}
+
+
+def _longest_delays(retrier: dict[str, Any]) -> list[float]:
+    """Each retry's longest delay (full jitter draws between 0 and it), with ASL's defaults."""
+    interval = retrier.get("IntervalSeconds", 1)
+    rate = retrier.get("BackoffRate", 2.0)
+    cap = retrier.get("MaxDelaySeconds", float("inf"))
+    return [min(interval * rate**n, cap) for n in range(retrier.get("MaxAttempts", 3))]
 
 
 def test_start_retries_throttling_for_about_an_hour_with_capped_jittered_backoff(
@@ -174,16 +183,24 @@ def test_start_retries_throttling_for_about_an_hour_with_capped_jittered_backoff
     retries = recording[1]["States"]["StartJob"]["Retry"]
     throttled = [r for r in retries if r["ErrorEquals"] == ["TranscribeThrottled"]]
     assert throttled == [_THROTTLED_RETRY]
-    # The longest the retries can wait: delays 2, 4, ... 256 s, then capped at 300 s.
-    delays = [min(2 * 2**n, 300) for n in range(20)]
-    assert sum(delays) == 4110
-    assert 3600 <= sum(delays) <= 4200
+    # The longest the synthesized retrier can wait: about an hour, at most 70 minutes.
+    assert 3600 <= sum(_longest_delays(throttled[0])) <= 4200
 
 
-def test_status_reads_retry_throttling_too(
+def test_status_reads_retry_throttling_briefly_then_go_round_again(
     recording: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
-    assert _THROTTLED_RETRY in recording[1]["States"]["GetJobStatus"]["Retry"]
+    status = recording[1]["States"]["GetJobStatus"]
+    throttled = [r for r in status["Retry"] if r["ErrorEquals"] == ["TranscribeThrottled"]]
+    assert throttled == [_STATUS_THROTTLED_RETRY]
+    assert sum(_longest_delays(throttled[0])) <= 120
+    # Still throttled: the round is counted and the next one reads the status again.
+    assert status["Catch"][0] == {
+        "ErrorEquals": ["TranscribeThrottled"],
+        "ResultPath": "$.status",
+        "Next": "CountRound",
+    }
+    assert status["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
 
 
 @pytest.mark.parametrize(
@@ -212,9 +229,11 @@ def test_rejected_jobs_are_not_retried(recording: tuple[dict[str, Any], dict[str
 def test_every_error_of_a_step_goes_to_the_fail_step(
     recording: tuple[dict[str, Any], dict[str, Any]], state: str
 ) -> None:
-    assert recording[1]["States"][state]["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
-    ]
+    assert recording[1]["States"][state]["Catch"][-1] == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.error",
+        "Next": "RecordFailure",
+    }
 
 
 def test_the_fail_step_ends_the_execution_failed(
@@ -327,14 +346,40 @@ def test_failed_and_exhausted_jobs_are_recorded_with_an_error(
     assert states["Transcribed"]["Type"] == "Succeed"
 
 
+def _worst_case_seconds(state: dict[str, Any], attempt: float) -> float:
+    """A task at its worst: every retrier's every retry at its longest delay, each failed attempt
+    lasting ``attempt`` seconds and the last one the state's own timeout (else ``attempt``)."""
+    retries = state.get("Retry", [])
+    delays = sum(sum(_longest_delays(r)) for r in retries)
+    failed = sum(r.get("MaxAttempts", 3) for r in retries)
+    return delays + failed * attempt + state.get("TimeoutSeconds", attempt)
+
+
 def test_recording_machine_times_out_after_the_round_bound_and_the_retries(
-    recording: tuple[dict[str, Any], dict[str, Any]],
+    template: Template, recording: tuple[dict[str, Any], dict[str, Any]]
 ) -> None:
-    timeout = recording[1]["TimeoutSeconds"]
-    assert timeout == 8 * 3600
-    # 30 rounds of 10 minutes, after a start that may retry for 4,110 s at most: the counter,
-    # which records the failure, binds before the machine's timeout, which does not.
-    assert timeout > 30 * 600 + 4110 + 3600
+    _, asl = recording
+    states = asl["States"]
+    functions = template.find_resources(
+        "AWS::Lambda::Function",
+        {"Properties": {"Handler": "recording_processor.transcription.handler.handler"}},
+    )
+    (function,) = functions.values()
+    attempt = function["Properties"]["Timeout"]
+    rounds = states["JobDone?"]["Choices"][2]["NumericGreaterThanEquals"]
+
+    def worst(name: str) -> float:
+        return _worst_case_seconds(states[name], attempt)
+
+    bound = (
+        worst("Plan")
+        + worst("StartJob")
+        + rounds * (worst("AwaitJobEvent") + worst("GetJobStatus"))
+        + worst("RecordTranscript")
+        + worst("RecordFailure")
+    )
+    # The round counter, which records the failure, binds before the machine's timeout.
+    assert asl["TimeoutSeconds"] > bound
 
 
 @pytest.mark.parametrize("which", ["recording", "backfill"])
@@ -360,7 +405,13 @@ def test_backfill_checks_the_number_of_prefixes(
     backfill: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     states = backfill[1]["States"]
-    assert backfill[1]["StartAt"] == "CheckInput"
+    # States.ArrayLength of a missing field would fail the execution in a Pass state: a Choice
+    # checks there is a first prefix before CheckInput counts them.
+    assert backfill[1]["StartAt"] == "HasPrefixes?"
+    assert states["HasPrefixes?"]["Choices"] == [
+        {"Variable": "$.prefixes[0]", "IsPresent": True, "Next": "CheckInput"}
+    ]
+    assert states["HasPrefixes?"]["Default"] == "InvalidInput"
     assert states["CheckInput"]["Parameters"]["count.$"] == "States.ArrayLength($.prefixes)"
     choice = states["PrefixCount?"]
     assert choice["Choices"][0]["And"] == [
@@ -379,7 +430,12 @@ def test_backfill_takes_one_prefix_at_a_time(
     assert each_prefix["Type"] == "Map"
     assert each_prefix["ItemsPath"] == "$.prefixes"
     assert each_prefix["MaxConcurrency"] == 1
-    assert each_prefix["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
+    # Distributed, so that the inner Distributed Map runs in a Standard child workflow rather
+    # than nested in an inline Map's iteration.
+    assert each_prefix["ItemProcessor"]["ProcessorConfig"] == {
+        "Mode": "DISTRIBUTED",
+        "ExecutionType": "STANDARD",
+    }
     assert each_prefix["ResultPath"] is None
 
 
