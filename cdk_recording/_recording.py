@@ -59,9 +59,9 @@ _CATALOG_RESOURCES = 26
 #: Resources the alarms and dashboard add: 4 alarms + dashboard, 5 more with the catalog.
 _ALARM_RESOURCES = 5
 _CATALOG_ALARM_RESOURCES = 5
-#: Resources transcription adds (measured with one number and the catalog: 79 with transcription,
-#: 59 without, alarms off) and its 2 alarms (91 with alarms, 69 without transcription).
-_TRANSCRIPTION_RESOURCES = 20
+#: Resources transcription adds (measured with one number and the catalog: 88 with transcription,
+#: 59 without, alarms off) and its 2 alarms (100 with alarms, 69 without transcription).
+_TRANSCRIPTION_RESOURCES = 29
 _TRANSCRIPTION_ALARM_RESOURCES = 2
 #: Resources the access trail adds beside the storage's access log bucket: key, log bucket and
 #: its policy, trail.

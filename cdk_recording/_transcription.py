@@ -33,7 +33,11 @@ from cdk_recording._defaults import HANDLER_ARCHITECTURE, HANDLER_RUNTIME, LOG_R
 from cdk_recording._logs import encrypted_log_group, function_role
 from cdk_recording._retention import RETENTION_ENVIRONMENT_VARIABLE, retention_statements
 from cdk_recording._storage import RecordingStorage
-from cdk_recording._transcription_events import job_event_rules, task_success_policy
+from cdk_recording._transcription_events import (
+    execution_ended_rule,
+    job_event_rules,
+    task_success_policy,
+)
 from cdk_recording._transcription_flow import (
     BACKFILL_TIMEOUT,
     RECORDING_TIMEOUT,
@@ -429,6 +433,14 @@ class RecordingTranscription(Construct):
             self, function=self.function, dead_letter_queue=self.job_event_dead_letter_queue
         )
         """The rules on the default bus (standard and Call Analytics jobs, COMPLETED or FAILED)."""
+        self.execution_ended_rule = execution_ended_rule(
+            self,
+            "ExecutionEndedRule",
+            function=self.function,
+            state_machine=self.state_machine,
+            dead_letter_queue=self.job_event_dead_letter_queue,
+        )
+        """The rule that records a transcription whose execution timed out or was stopped."""
         task_success_policy(self, "WakePolicy", role=role, state_machine=self.state_machine)
 
         cdk.CfnOutput(

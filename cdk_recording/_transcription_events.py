@@ -33,8 +33,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 __all__ = [
+    "ENDED_OUTSIDE",
     "JOB_EVENT_PATTERNS",
     "TRANSCRIBE_EVENT_SOURCE",
+    "execution_ended_rule",
     "job_event_rules",
     "task_success_policy",
 ]
@@ -90,6 +92,61 @@ def job_event_rules(
             )
         )
     return rules
+
+
+#: How an execution can end without its own catch recording the outcome: the machine's timeout
+#: cannot be caught, and a stop (by hand, or the backfill's ``.sync:2`` parent stopping its children)
+#: runs no state. A FAILED execution has been through the catch that records the failure.
+ENDED_OUTSIDE = ["TIMED_OUT", "ABORTED"]
+
+
+def execution_ended_rule(
+    scope: Construct,
+    construct_id: str,
+    *,
+    function: lambda_.IFunction,
+    state_machine: sfn.IStateMachine,
+    dead_letter_queue: sqs.IQueue,
+) -> events.Rule:
+    """The rule on the default bus that records the failure of an execution of ``state_machine``
+    that ended outside its catches (:data:`ENDED_OUTSIDE`), so its ``TRANSCRIPT#`` item never
+    stays ``started`` (which would keep ``recordings erase`` refusing the call).
+
+    The function's ``fail`` action gets the execution's input (``detail.input``, the JSON text
+    of the recording the execution was for) and the status as the error; a completed or erased
+    item is left as it is.
+    """
+    return events.Rule(
+        scope,
+        construct_id,
+        description="cdk-recording: record a transcription whose execution timed out or stopped",
+        event_pattern=events.EventPattern(
+            source=["aws.states"],
+            detail_type=["Step Functions Execution Status Change"],
+            detail={
+                "status": ENDED_OUTSIDE,
+                "stateMachineArn": [state_machine.state_machine_arn],
+            },
+        ),
+        targets=[
+            targets.LambdaFunction(
+                function,
+                event=events.RuleTargetInput.from_object(
+                    {
+                        "action": "fail",
+                        "recording": events.EventField.from_path("$.detail.input"),
+                        "error": {
+                            "Error": events.EventField.from_path("$.detail.status"),
+                            "Cause": events.EventField.from_path("$.detail.executionArn"),
+                        },
+                    }
+                ),
+                dead_letter_queue=dead_letter_queue,
+                retry_attempts=_RETRY_ATTEMPTS,
+                max_event_age=cdk.Duration.hours(24),
+            )
+        ],
+    )
 
 
 def task_success_policy(

@@ -157,8 +157,10 @@ def test_dead_letter_queue_accepts_only_these_rules_and_is_kept(template: Templa
     )
     sends = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     sources = {s["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0] for s in sends}
-    assert len(sources) == 2
-    assert all(re.search("(Standard|CallAnalytics)JobEventRule", s) for s in sources)
+    assert len(sources) == 3
+    assert all(
+        re.search("(Standard|CallAnalytics)JobEventRule|ExecutionEndedRule", s) for s in sources
+    )
 
 
 def test_function_may_send_task_success_on_the_recording_machine_only(template: Template) -> None:
@@ -195,3 +197,46 @@ def test_rules_and_their_dead_letter_queue_are_exposed() -> None:
     ]
     assert all(isinstance(rule, events.Rule) for rule in transcription.job_event_rules)
     assert isinstance(transcription.job_event_dead_letter_queue, sqs.Queue)
+
+
+def _execution_event(template: Template, status: str) -> dict[str, Any]:
+    [machine] = [
+        k
+        for k, r in template.find_resources("AWS::StepFunctions::StateMachine").items()
+        if k.startswith("CallRecordingTranscriptionStateMachine")
+    ]
+    recording = {"bucket": "recordings-bucket", "key": "recordings/2026/11/24/x.wav"}
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:e",
+            "stateMachineArn": {"Ref": machine},
+            "status": status,
+            "input": json.dumps(recording),
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "matched"),
+    [("TIMED_OUT", True), ("ABORTED", True), ("FAILED", False), ("SUCCEEDED", False)],
+)
+def test_an_execution_ended_outside_its_catches_is_recorded_as_failed(
+    template: Template, status: str, matched: bool
+) -> None:
+    rule = _rule(template, "ExecutionEndedRule")
+    assert "EventBusName" not in rule
+    event = _execution_event(template, status)
+    assert _matches(rule["EventPattern"], event) is matched
+    # Only the per-recording machine's executions (the backfill's own end is not a recording's).
+    other = {**event, "detail": {**event["detail"], "stateMachineArn": "arn:other"}}
+    assert not _matches(rule["EventPattern"], other)
+    [target] = rule["Targets"]
+    rendered = _render(target, event)
+    assert rendered == {
+        "action": "fail",
+        "recording": event["detail"]["input"],
+        "error": {"Error": status, "Cause": event["detail"]["executionArn"]},
+    }
+    assert "DeadLetterConfig" in target
