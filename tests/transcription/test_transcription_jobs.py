@@ -276,5 +276,5 @@ def test_refused_delete_of_a_failed_job_is_rejected(transcribe: Transcribe) -> N
     transcribe.add_error("start_transcription_job", "ConflictException", STANDARD_PLAN["request"])
     transcribe.add("get_transcription_job", standard_job("FAILED"), STANDARD_NAME)
     transcribe.add_error("delete_transcription_job", "AccessDeniedException", STANDARD_NAME)
-    with pytest.raises(TranscribeRejected, match="delete .*AccessDeniedException"):
+    with pytest.raises(TranscribeRejected, match=r"delete .*AccessDeniedException"):
         TranscribeJobs(transcribe.client).start(STANDARD_PLAN)

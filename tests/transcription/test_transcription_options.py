@@ -43,8 +43,23 @@ def test_reads_the_constructs_json() -> None:
 
 
 @pytest.mark.parametrize("text", [None, "", "  "])
-def test_absent_json_means_every_default(text: str | None) -> None:
-    assert parse_options(text) == TranscriptionOptions()
+def test_absent_json_is_refused_not_read_as_no_redaction(text: str | None) -> None:
+    # The runtime's defaults have no redaction, the construct's redact: fail closed.
+    with pytest.raises(OptionsError, match=r"^TRANSCRIPTION is .*; allowed: the transcription"):
+        parse_options(text)
+
+
+def test_empty_object_means_every_default() -> None:
+    assert parse_options("{}") == TranscriptionOptions()
+
+
+@pytest.mark.parametrize("value", [None, "", " "])
+def test_environment_without_transcription_is_refused(value: str | None) -> None:
+    environ = {k: v for k, v in ENVIRON.items() if k != "TRANSCRIPTION"}
+    if value is not None:
+        environ["TRANSCRIPTION"] = value
+    with pytest.raises(OptionsError, match="TRANSCRIPTION is"):
+        TranscriptionConfig.from_environ(environ)
 
 
 def test_defaults_are_en_us_call_analytics_without_redaction() -> None:

@@ -100,6 +100,7 @@ def test_the_environment_carries_the_retention_policy() -> None:
         "CATALOG_TABLE": "t",
         "RECORDING_BUCKET": "b",
         "DATA_ACCESS_ROLE_ARN": "arn:aws:iam::123456789012:role/r",
+        "TRANSCRIPTION": "{}",
     }
     assert TranscriptionConfig.from_environ(environ).retention is None
     parsed = TranscriptionConfig.from_environ(

@@ -155,12 +155,20 @@ class TranscriptionOptions:
 
 
 def parse_options(text: str | None) -> TranscriptionOptions:
-    """Read the ``TRANSCRIPTION`` JSON (empty or absent: every default).
+    """Read the ``TRANSCRIPTION`` JSON.
 
-    :raises OptionsError: not JSON, not an object, an unknown key or an invalid value.
+    Absent or empty is refused, never read as the defaults: the runtime's defaults have no
+    redaction, the construct's redact, so a lost variable would silently transcribe unredacted.
+    ``{}`` asks for the runtime's defaults explicitly.
+
+    :raises OptionsError: absent or empty, not JSON, not an object, an unknown key or an
+        invalid value.
     """
     if text is None or not text.strip():
-        return TranscriptionOptions()
+        raise OptionsError(
+            f"TRANSCRIPTION is {text!r}; allowed: the transcription options as a JSON object "
+            "(the construct sets it; an absent variable is not read as no redaction)"
+        )
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
@@ -259,7 +267,8 @@ class TranscriptionConfig:
     :param output_kms_key_id: ``OutputEncryptionKMSKeyId`` of the jobs (``OUTPUT_KMS_KEY_ID``):
         set it to the bucket's key for an SSE-KMS bucket, because without it Transcribe writes its
         outputs SSE-S3. Default: none.
-    :param options: the ``TRANSCRIPTION`` JSON. Default: every default.
+    :param options: the ``TRANSCRIPTION`` JSON (required in the environment). Default: every
+        default.
     :param retention: the arrival processor's Object Lock policy (``RETENTION``, the same JSON):
         its mode locks each transcript like its recording. Default: none, transcripts are not
         locked or tagged.
