@@ -229,6 +229,23 @@ def test_await_survives_a_throttled_status_read(
     assert result == {"stored": True, "status": None, "woken": False}
 
 
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ThrottlingException"])
+def test_await_survives_a_refused_send_for_a_finished_job(
+    aws: Aws, transcribe: Transcribe, output: Output, sfn: StepFunctions, code: str
+) -> None:
+    # Raising would record a completed job as failed: the round's timeout and status read decide.
+    runtime = _runtime(aws, transcribe, output, sfn)
+    plan = _started(aws, transcribe, runtime)
+    _job_status(transcribe, plan["jobName"], "COMPLETED")
+    sfn.refuse(code)
+    result = invoke(runtime, action="await", plan=plan, taskToken=TOKEN)
+    assert result == {"stored": True, "status": "COMPLETED", "woken": False}
+    lines = "\n".join(output.lines)
+    assert '"TranscriptionTokenSendFailed":1' in lines
+    assert "task token not returned while awaiting" in lines
+    assert TOKEN not in lines
+
+
 @pytest.mark.parametrize("token", [None, "", 5, "x" * 2049])
 def test_await_rejects_a_missing_or_malformed_token(
     aws: Aws, transcribe: Transcribe, output: Output, sfn: StepFunctions, token: object
