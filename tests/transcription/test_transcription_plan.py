@@ -216,7 +216,6 @@ def test_standard_request_for_a_mono_track_is_exact() -> None:
     assert plan["request"] == {
         "TranscriptionJobName": job_name(BUCKET, KEY),
         "LanguageCode": "en-US",
-        "MediaFormat": "wav",
         "Media": {"MediaFileUri": f"s3://{BUCKET}/{KEY}"},
         "OutputBucketName": BUCKET,
         "OutputKey": f"transcripts/{TRANSACTION_ID}/",

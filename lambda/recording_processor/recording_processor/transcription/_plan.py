@@ -322,7 +322,7 @@ def _standard_request(
         request["LanguageCode"] = options.language_code
     request.update(
         {
-            "MediaFormat": "wav",
+            # No MediaFormat: Transcribe detects it, and a value that differs fails the job.
             "Media": {"MediaFileUri": f"s3://{bucket}/{key}"},
             "OutputBucketName": bucket,
             "OutputKey": output,
