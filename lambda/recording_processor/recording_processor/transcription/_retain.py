@@ -104,7 +104,9 @@ def output_folder(plan: Mapping[str, Any]) -> str:
     """
     request = plan.get("request") or {}
     location = request.get("OutputLocation")
-    if isinstance(location, str):
+    bucket: object
+    folder: object
+    if isinstance(location, str) and location.startswith("s3://"):
         bucket, _, folder = location.removeprefix("s3://").partition("/")
     else:
         bucket, folder = request.get("OutputBucketName"), request.get("OutputKey")
