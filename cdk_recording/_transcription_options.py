@@ -246,6 +246,12 @@ _MAX_BACKFILL_CONCURRENCY = 100
 OUTPUT_PREFIX = TRANSCRIPTS_PREFIX
 
 
+#: How many candidate languages identification takes (Transcribe asks for two or more and
+#: advises against more than five; the runtime enforces the same).
+_MIN_LANGUAGE_OPTIONS = 2
+_MAX_LANGUAGE_OPTIONS = 5
+
+
 @dataclass(frozen=True, kw_only=True)
 class TranscriptionOptions:
     """How recordings are transcribed after delivery (Amazon Transcribe; it costs per audio minute).
@@ -254,7 +260,8 @@ class TranscriptionOptions:
         ``identify_language=True``.
     :param identify_language: let Transcribe identify the language (give ``language_options`` to
         narrow it). Default: false.
-    :param language_options: candidate languages for identification. Default: none.
+    :param language_options: candidate languages for identification: 2 to 5 with
+        ``identify_language=True``, none otherwise. Default: none.
     :param call_analytics: use Call Analytics (agent/customer roles, sentiment, redacted audio)
         where the recording is stereo and the language is supported; otherwise a standard job.
         Default: true.
@@ -397,6 +404,17 @@ class TranscriptionOptions:
             return
         if candidates and self.identify_language is not True:
             problems.add(option, list(candidates), "applies only with identify_language=True")
+        count = len(candidates)
+        if self.identify_language is True and not (
+            _MIN_LANGUAGE_OPTIONS <= count <= _MAX_LANGUAGE_OPTIONS
+        ):
+            # Transcribe: "two or more language codes ... more than five is not recommended".
+            problems.add(
+                option,
+                list(candidates),
+                f"must list {_MIN_LANGUAGE_OPTIONS} to {_MAX_LANGUAGE_OPTIONS} language codes "
+                f"with identify_language=True (it has {count})",
+            )
         seen: set[str] = set()
         for index, code in enumerate(candidates):
             if is_token(code):

@@ -96,6 +96,34 @@ def test_language_options_need_identification_and_valid_codes() -> None:
     assert "transcription.language_options[1]='xx-XX'" in message
 
 
+@pytest.mark.parametrize(
+    ("candidates", "shown"),
+    [
+        ([], "[]"),
+        (["en-US"], "['en-US']"),
+        (
+            ["en-US", "es-US", "fr-FR", "de-DE", "it-IT", "ja-JP"],
+            "['en-US', 'es-US', 'fr-FR', 'de-DE', 'it-IT', 'ja-JP']",
+        ),
+    ],
+)
+def test_identification_needs_two_to_five_language_options(
+    candidates: list[str], shown: str
+) -> None:
+    message = _problems(
+        TranscriptionOptions(
+            language_code=None,
+            identify_language=True,
+            language_options=candidates,
+            redaction=False,
+        )
+    )
+    assert (
+        f"transcription.language_options={shown}: must list 2 to 5 language codes with "
+        f"identify_language=True (it has {len(candidates)})"
+    ) in message
+
+
 def test_identification_with_redaction_is_refused() -> None:
     message = _problems(
         TranscriptionOptions(language_code=None, identify_language=True, language_options=["en-US"])

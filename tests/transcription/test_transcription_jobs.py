@@ -232,3 +232,49 @@ def test_status_arguments_are_checked(
 )
 def test_s3_location(uri: object, expected: tuple[str, str] | None) -> None:
     assert s3_location(uri) == expected
+
+
+def test_conflict_with_a_failed_call_analytics_job_deletes_it_and_starts_again(
+    transcribe: Transcribe,
+) -> None:
+    # A failed job keeps its name for 90 days: without the delete no re-run could start.
+    transcribe.add_error("start_call_analytics_job", "ConflictException", CA_PLAN["request"])
+    transcribe.add("get_call_analytics_job", ca_job("FAILED", FailureReason="bad"), CA_NAME)
+    transcribe.add("delete_call_analytics_job", {}, CA_NAME)
+    transcribe.add("start_call_analytics_job", ca_job("QUEUED"), CA_PLAN["request"])
+    started = TranscribeJobs(transcribe.client).start(CA_PLAN)
+    assert (started["status"], started["alreadyStarted"]) == ("QUEUED", False)
+    transcribe.stubber.assert_no_pending_responses()
+
+
+def test_conflict_with_a_failed_standard_job_deletes_it_and_starts_again(
+    transcribe: Transcribe,
+) -> None:
+    transcribe.add_error("start_transcription_job", "ConflictException", STANDARD_PLAN["request"])
+    transcribe.add("get_transcription_job", standard_job("FAILED"), STANDARD_NAME)
+    transcribe.add("delete_transcription_job", {}, STANDARD_NAME)
+    transcribe.add("start_transcription_job", standard_job("IN_PROGRESS"), STANDARD_PLAN["request"])
+    started = TranscribeJobs(transcribe.client).start(STANDARD_PLAN)
+    assert (started["status"], started["alreadyStarted"]) == ("IN_PROGRESS", False)
+    transcribe.stubber.assert_no_pending_responses()
+
+
+def test_failed_job_is_deleted_once_a_second_conflict_reads_the_new_job(
+    transcribe: Transcribe,
+) -> None:
+    transcribe.add_error("start_call_analytics_job", "ConflictException", CA_PLAN["request"])
+    transcribe.add("get_call_analytics_job", ca_job("FAILED"), CA_NAME)
+    transcribe.add_error("delete_call_analytics_job", "NotFoundException", CA_NAME)
+    transcribe.add_error("start_call_analytics_job", "ConflictException", CA_PLAN["request"])
+    transcribe.add("get_call_analytics_job", ca_job("IN_PROGRESS"), CA_NAME)
+    started = TranscribeJobs(transcribe.client).start(CA_PLAN)
+    assert (started["status"], started["alreadyStarted"]) == ("IN_PROGRESS", True)
+    transcribe.stubber.assert_no_pending_responses()
+
+
+def test_refused_delete_of_a_failed_job_is_rejected(transcribe: Transcribe) -> None:
+    transcribe.add_error("start_transcription_job", "ConflictException", STANDARD_PLAN["request"])
+    transcribe.add("get_transcription_job", standard_job("FAILED"), STANDARD_NAME)
+    transcribe.add_error("delete_transcription_job", "AccessDeniedException", STANDARD_NAME)
+    with pytest.raises(TranscribeRejected, match=r"delete .*AccessDeniedException"):
+        TranscribeJobs(transcribe.client).start(STANDARD_PLAN)

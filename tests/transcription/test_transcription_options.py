@@ -43,8 +43,23 @@ def test_reads_the_constructs_json() -> None:
 
 
 @pytest.mark.parametrize("text", [None, "", "  "])
-def test_absent_json_means_every_default(text: str | None) -> None:
-    assert parse_options(text) == TranscriptionOptions()
+def test_absent_json_is_refused_not_read_as_no_redaction(text: str | None) -> None:
+    # The runtime's defaults have no redaction, the construct's redact: fail closed.
+    with pytest.raises(OptionsError, match=r"^TRANSCRIPTION is .*; allowed: the transcription"):
+        parse_options(text)
+
+
+def test_empty_object_means_every_default() -> None:
+    assert parse_options("{}") == TranscriptionOptions()
+
+
+@pytest.mark.parametrize("value", [None, "", " "])
+def test_environment_without_transcription_is_refused(value: str | None) -> None:
+    environ = {k: v for k, v in ENVIRON.items() if k != "TRANSCRIPTION"}
+    if value is not None:
+        environ["TRANSCRIPTION"] = value
+    with pytest.raises(OptionsError, match="TRANSCRIPTION is"):
+        TranscriptionConfig.from_environ(environ)
 
 
 def test_defaults_are_en_us_call_analytics_without_redaction() -> None:
@@ -132,8 +147,18 @@ def test_misspelt_redaction_key_is_rejected() -> None:
                 "identifyLanguage": True,
                 "languageOptions": ["en-US", "es-US", "fr-FR", "de-DE", "it-IT", "ja-JP"],
             },
-            "at most 5",
+            "2 to 5 language codes when identifyLanguage is true",
             id="too-many",
+        ),
+        pytest.param(
+            {"identifyLanguage": True},
+            "languageOptions is []; allowed: 2 to 5 language codes when identifyLanguage is true",
+            id="identify-without-options",
+        ),
+        pytest.param(
+            {"identifyLanguage": True, "languageOptions": ["en-US"]},
+            "languageOptions is ['en-US']; allowed: 2 to 5 language codes",
+            id="identify-one-option",
         ),
         pytest.param(
             {"vocabularyName": "my vocabulary"},
@@ -173,7 +198,11 @@ def test_misspelt_redaction_key_is_rejected() -> None:
         pytest.param(
             {"outputPrefix": "/transcripts/"}, "outputPrefix is '/transcripts/'", id="prefix"
         ),
-        pytest.param({"categories": "billing"}, "categories is 'billing'", id="categories"),
+        pytest.param(
+            {"categories": ["billing"]},
+            "categories is ['billing']; allowed: no such option",
+            id="categories-sent-nowhere",
+        ),
     ],
 )
 def test_invalid_value_is_named_with_what_is_allowed(values: dict[str, Any], expected: str) -> None:
@@ -195,8 +224,11 @@ def test_json_that_is_not_an_object_is_rejected(text: str) -> None:
         parse_options(text)
 
 
-def test_categories_are_accepted_and_kept() -> None:
-    assert parse(categories=["billing", "escalation"]).categories == ("billing", "escalation")
+def test_categories_are_not_an_option() -> None:
+    # Sent nowhere (account-level resources): accepting them would promise what is not done.
+    assert not hasattr(TranscriptionOptions(), "categories")
+    with pytest.raises(OptionsError, match=r"TRANSCRIPTION\.categories is .*no such option"):
+        parse(categories=[])
 
 
 def test_identified_languages_must_all_be_call_analytics_languages() -> None:

@@ -183,7 +183,7 @@ def test_call_analytics_request_is_exact() -> None:
         summarization=True,
     )
     assert plan["request"] == {
-        "CallAnalyticsJobName": job_name(KEY),
+        "CallAnalyticsJobName": job_name(BUCKET, KEY),
         "Media": {"MediaFileUri": f"s3://{BUCKET}/{KEY}"},
         "OutputLocation": f"s3://{BUCKET}/transcripts/{TRANSACTION_ID}/",
         "DataAccessRoleArn": ROLE,
@@ -214,9 +214,8 @@ def test_call_analytics_request_is_exact() -> None:
 def test_standard_request_for_a_mono_track_is_exact() -> None:
     plan = plan_for(track="INCOMING", channels=1, redaction={"output": "redacted"})
     assert plan["request"] == {
-        "TranscriptionJobName": job_name(KEY),
+        "TranscriptionJobName": job_name(BUCKET, KEY),
         "LanguageCode": "en-US",
-        "MediaFormat": "wav",
         "Media": {"MediaFileUri": f"s3://{BUCKET}/{KEY}"},
         "OutputBucketName": BUCKET,
         "OutputKey": f"transcripts/{TRANSACTION_ID}/",
@@ -289,7 +288,7 @@ def test_catalog_naming_another_key_is_a_skip() -> None:
 
 
 def test_job_name_of_a_real_key_is_its_file_name_and_a_hash() -> None:
-    name = job_name(KEY)
+    name = job_name(BUCKET, KEY)
     stem = KEY.rsplit("/", 1)[-1].removesuffix(".wav")
     assert name.startswith(stem + "_")
     assert re.fullmatch(r"[0-9a-f]{16}", name.removeprefix(stem + "_"))
@@ -307,26 +306,31 @@ def test_job_names_of_real_keys_are_valid_and_unique(prefix: str) -> None:
         )
         for n in range(50)
     }
-    names = {job_name(key) for key in keys}
+    names = {job_name(BUCKET, key) for key in keys}
     assert len(names) == len(keys)
     assert all(_JOB_NAME.fullmatch(name) for name in names)
 
 
+def test_same_key_in_two_buckets_has_two_names() -> None:
+    # Job names are per account and region: two recording buckets may hold the same key.
+    assert job_name("recordings-a", KEY) != job_name("recordings-b", KEY)
+
+
 def test_same_file_in_two_folders_has_two_names() -> None:
-    assert job_name(key_for(prefix="calls")) != job_name(key_for(prefix="archive"))
+    assert job_name(BUCKET, key_for(prefix="calls")) != job_name(BUCKET, key_for(prefix="archive"))
 
 
 @given(st.text(min_size=1, max_size=1200))
 def test_job_name_of_any_key_fits_the_api(key: str) -> None:
-    name = job_name(key)
+    name = job_name(BUCKET, key)
     assert _JOB_NAME.fullmatch(name)
-    assert name == job_name(key)
+    assert name == job_name(BUCKET, key)
 
 
 @given(st.text(min_size=1, max_size=300), st.text(min_size=1, max_size=300))
 def test_different_keys_have_different_names(first: str, second: str) -> None:
     if first != second:
-        assert job_name(first) != job_name(second)
+        assert job_name(BUCKET, first) != job_name(BUCKET, second)
 
 
 @given(
@@ -339,7 +343,7 @@ def test_job_name_of_any_recording_key_keeps_its_file_name(
 ) -> None:
     key = key_for(str(tx), str(call), moment.replace(tzinfo=UTC))
     stem = key.rsplit("/", 1)[-1].removesuffix(".wav")
-    assert job_name(key).startswith(stem + "_")
+    assert job_name(BUCKET, key).startswith(stem + "_")
 
 
 # -- reading the catalog ---------------------------------------------------------------------

@@ -91,6 +91,44 @@ def test_missing_redacted_transcript_is_never_replaced_by_the_unredacted_one() -
         )
 
 
+def test_redacted_only_never_serves_a_transcript_that_is_not_a_redacted_output() -> None:
+    plan = a_plan("INCOMING", redaction={"output": "redacted", "entityTypes": ["SSN"]})
+    with pytest.raises(ValueError, match=r"names 'transcripts/.*/j\.json' as its transcript"):
+        completed_attributes(plan, completed(transcriptKey=f"{OUTPUT}/j.json"), NOW)
+
+
+def test_a_redacted_key_that_is_not_a_redacted_output_is_refused() -> None:
+    status = completed(
+        transcriptKey=f"{OUTPUT}/analytics/j.json",
+        redactedTranscriptKey=f"{OUTPUT}/analytics/k.json",
+    )
+    with pytest.raises(ValueError, match="allowed with redaction: a redacted output"):
+        completed_attributes(a_plan(redaction=REDACTION), status, NOW)
+
+
+def test_a_standard_redacted_transcript_is_served() -> None:
+    plan = a_plan("INCOMING", redaction={"output": "redacted", "entityTypes": ["SSN"]})
+    status = completed(redactedTranscriptKey=f"{OUTPUT}/redacted-j.json")
+    assert completed_attributes(plan, status, NOW)["transcriptKey"] == f"{OUTPUT}/redacted-j.json"
+
+
+@pytest.mark.parametrize(
+    ("outputs", "match"),
+    [
+        ({"transcriptKey": "transcripts/other/j.json"}, f"outside transcripts/{TRANSACTION_ID}/"),
+        ({"transcriptKey": "elsewhere/j.json"}, f"outside transcripts/{TRANSACTION_ID}/"),
+        ({"transcriptKey": f"{OUTPUT}/j.json", "bucket": "other"}, "bucket 'other'"),
+    ],
+)
+def test_outputs_are_checked_without_retention(outputs: dict[str, Any], match: str) -> None:
+    # Served keys must be where erasure and legal hold look, retention configured or not.
+    status = completed(**{k: v for k, v in outputs.items() if k != "bucket"})
+    if "bucket" in outputs:
+        status["outputs"]["bucket"] = outputs["bucket"]
+    with pytest.raises(ValueError, match=match):
+        completed_attributes(a_plan(), status, NOW)
+
+
 def test_only_a_completed_job_is_recorded() -> None:
     with pytest.raises(ValueError, match="'IN_PROGRESS', not 'COMPLETED'"):
         completed_attributes(a_plan(), {"status": "IN_PROGRESS"}, NOW)

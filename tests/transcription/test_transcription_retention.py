@@ -20,6 +20,7 @@ from recording_processor._retention import RetentionApplier, RetentionPolicy
 from recording_processor.transcription._options import OptionsError, TranscriptionConfig
 from recording_processor.transcription._retain import (
     RecordRetention,
+    output_folder,
     output_keys,
     retain_outputs,
     retention_of,
@@ -95,11 +96,33 @@ def test_an_output_in_another_bucket_is_refused() -> None:
         output_keys(a_plan(), status, "transcripts")
 
 
+def test_output_folder_is_read_from_the_plans_request() -> None:
+    assert output_folder(a_plan()) == f"{OUTPUT}/"
+    assert output_folder(a_plan("INCOMING")) == f"{OUTPUT}/"
+
+
+@pytest.mark.parametrize(
+    "request_fields",
+    [
+        {"OutputLocation": f"s3://elsewhere/{OUTPUT}/"},
+        {"OutputLocation": f"s3://{BUCKET}/transcripts/other/"},
+        {"OutputLocation": f"s3://{BUCKET}/{TRANSACTION_ID}/"},
+        {},
+    ],
+)
+def test_a_plan_without_its_output_folder_is_refused(request_fields: dict[str, Any]) -> None:
+    plan = a_plan()
+    request = {k: v for k, v in plan["request"].items() if k != "OutputLocation"}
+    with pytest.raises(ValueError, match="the plan's output location is"):
+        output_folder({**plan, "request": {**request, **request_fields}})
+
+
 def test_the_environment_carries_the_retention_policy() -> None:
     environ = {
         "CATALOG_TABLE": "t",
         "RECORDING_BUCKET": "b",
         "DATA_ACCESS_ROLE_ARN": "arn:aws:iam::123456789012:role/r",
+        "TRANSCRIPTION": "{}",
     }
     assert TranscriptionConfig.from_environ(environ).retention is None
     parsed = TranscriptionConfig.from_environ(

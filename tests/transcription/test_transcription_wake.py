@@ -22,7 +22,16 @@ from recording_processor.transcription._plan import job_name
 from recording_processor.transcription._wake import job_ids, read_job_event
 from recording_processor.transcription.handler import TranscriptionRuntime
 
-from tests.processor.conftest import CALL_ID, PREFIX, REGION, TRANSACTION_ID, Aws, Output, key_for
+from tests.processor.conftest import (
+    BUCKET,
+    CALL_ID,
+    PREFIX,
+    REGION,
+    TRANSACTION_ID,
+    Aws,
+    Output,
+    key_for,
+)
 from tests.transcription.conftest import (
     KEY,
     Transcribe,
@@ -220,6 +229,23 @@ def test_await_survives_a_throttled_status_read(
     assert result == {"stored": True, "status": None, "woken": False}
 
 
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ThrottlingException"])
+def test_await_survives_a_refused_send_for_a_finished_job(
+    aws: Aws, transcribe: Transcribe, output: Output, sfn: StepFunctions, code: str
+) -> None:
+    # Raising would record a completed job as failed: the round's timeout and status read decide.
+    runtime = _runtime(aws, transcribe, output, sfn)
+    plan = _started(aws, transcribe, runtime)
+    _job_status(transcribe, plan["jobName"], "COMPLETED")
+    sfn.refuse(code)
+    result = invoke(runtime, action="await", plan=plan, taskToken=TOKEN)
+    assert result == {"stored": True, "status": "COMPLETED", "woken": False}
+    lines = "\n".join(output.lines)
+    assert '"TranscriptionTokenSendFailed":1' in lines
+    assert "task token not returned while awaiting" in lines
+    assert TOKEN not in lines
+
+
 @pytest.mark.parametrize("token", [None, "", 5, "x" * 2049])
 def test_await_rejects_a_missing_or_malformed_token(
     aws: Aws, transcribe: Transcribe, output: Output, sfn: StepFunctions, token: object
@@ -322,7 +348,7 @@ def test_an_event_for_an_unknown_recording_of_ours_is_ignored(
     aws: Aws, transcribe: Transcribe, output: Output, sfn: StepFunctions
 ) -> None:
     runtime = _runtime(aws, transcribe, output, sfn)
-    result = invoke(runtime, **_ca_event(job_name(KEY)))
+    result = invoke(runtime, **_ca_event(job_name(BUCKET, KEY)))
     assert result == {"woken": False, "reason": "no execution waiting"}
 
 
@@ -368,12 +394,12 @@ def test_events_that_are_not_a_finished_job_are_ignored(
 
 
 def test_job_ids_reads_the_ids_back_from_a_real_job_name() -> None:
-    assert job_ids(job_name(KEY), PREFIX) == (TRANSACTION_ID, CALL_ID)
+    assert job_ids(job_name(BUCKET, KEY), PREFIX) == (TRANSACTION_ID, CALL_ID)
 
 
 def test_job_ids_reads_the_default_folder_too() -> None:
     key = key_for(prefix="")
-    assert job_ids(job_name(key), "") == (TRANSACTION_ID, CALL_ID)
+    assert job_ids(job_name(BUCKET, key), "") == (TRANSACTION_ID, CALL_ID)
 
 
 @given(
@@ -385,7 +411,7 @@ def test_job_ids_reads_the_default_folder_too() -> None:
 )
 def test_job_ids_inverts_job_name_for_any_recording(tx: Any, call: Any, start: datetime) -> None:
     key = key_for(str(tx), str(call), start)
-    assert job_ids(job_name(key), PREFIX) == (str(tx), str(call))
+    assert job_ids(job_name(BUCKET, key), PREFIX) == (str(tx), str(call))
 
 
 def test_read_job_event_reads_both_shapes() -> None:

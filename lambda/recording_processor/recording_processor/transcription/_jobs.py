@@ -11,6 +11,9 @@ raised, so the two failures the state machine tells apart are classes of those n
 A ``ConflictException`` on start means a job of that name exists: the job names are derived from
 the recording key (``_plan.job_name``), so it is this recording's job, started by an earlier
 attempt. It is not a failure: its status is read and returned with ``alreadyStarted: true``.
+Unless that job FAILED: Transcribe keeps a job's name for 90 days, so a failed job would block
+every re-run of the recording for that long. A FAILED job is deleted (``DeleteCallAnalyticsJob`` /
+``DeleteTranscriptionJob``, by job type) and the job started again, once.
 """
 
 from __future__ import annotations
@@ -98,25 +101,53 @@ class TranscribeJobs:
         """
         job_type, name, request = _job_of(plan)
         try:
-            if job_type == CALL_ANALYTICS:
-                response = self._client.start_call_analytics_job(**request)
-                status = response["CallAnalyticsJob"]["CallAnalyticsJobStatus"]
-            else:
-                response = self._client.start_transcription_job(**request)
-                status = response["TranscriptionJob"]["TranscriptionJobStatus"]
+            return self._start(job_type, name, request)
         except ClientError as error:
             if error_code(error) != "ConflictException":
                 raise _translated("start", name, error) from error
-            current = self.status(name, job_type)
-            return {
-                "jobName": name,
-                "jobType": job_type,
-                "status": current["status"],
-                "alreadyStarted": True,
-            }
         except BotoCoreError as error:
             raise _client_side("start", name, error) from error
+        current = self.status(name, job_type)
+        if current["status"] == "FAILED":
+            # A failed job holds its name for 90 days: delete it and start again, once.
+            self._delete(job_type, name)
+            try:
+                return self._start(job_type, name, request)
+            except ClientError as error:
+                if error_code(error) != "ConflictException":
+                    raise _translated("start", name, error) from error
+            except BotoCoreError as error:
+                raise _client_side("start", name, error) from error
+            # Another attempt started it in between: that job is the recording's job now.
+            current = self.status(name, job_type)
+        return {
+            "jobName": name,
+            "jobType": job_type,
+            "status": current["status"],
+            "alreadyStarted": True,
+        }
+
+    def _start(self, job_type: str, name: str, request: Mapping[str, Any]) -> dict[str, Any]:
+        if job_type == CALL_ANALYTICS:
+            response = self._client.start_call_analytics_job(**request)
+            status = response["CallAnalyticsJob"]["CallAnalyticsJobStatus"]
+        else:
+            response = self._client.start_transcription_job(**request)
+            status = response["TranscriptionJob"]["TranscriptionJobStatus"]
         return {"jobName": name, "jobType": job_type, "status": status, "alreadyStarted": False}
+
+    def _delete(self, job_type: str, name: str) -> None:
+        try:
+            if job_type == CALL_ANALYTICS:
+                self._client.delete_call_analytics_job(CallAnalyticsJobName=name)
+            else:
+                self._client.delete_transcription_job(TranscriptionJobName=name)
+        except ClientError as error:
+            if error_code(error) == "NotFoundException":
+                return  # deleted in between: the name is free either way
+            raise _translated("delete", name, error) from error
+        except BotoCoreError as error:
+            raise _client_side("delete", name, error) from error
 
     def status(self, name: object, job_type: object) -> dict[str, Any]:
         """``{"status", "failureReason", "languageCode", "outputs"}`` of the job.

@@ -6,14 +6,14 @@
      "callAnalytics": true,
      "redaction": {"entityTypes": ["CREDIT_DEBIT_NUMBER", ...],
                    "output": "redacted" | "redacted_and_unredacted"} | null,
-     "vocabularyName": null, "categories": [], "summarization": false,
+     "vocabularyName": null, "summarization": false,
      "outputPrefix": "transcripts"}
 
 Unknown keys are an error, never ignored: a misspelt ``contentRedaction`` once cost an AWS user
 their redaction (reference post-call.md §2.1). Every problem is named in one :class:`OptionsError`
 with the option, the value and what is allowed.
 
-``categories`` is accepted and validated but sent nowhere: Call Analytics categories are
+There is no ``categories`` option (an unknown key, so an error): Call Analytics categories are
 account-level resources (``CreateCallAnalyticsCategory``) that Transcribe applies to every Call
 Analytics job started after they exist; ``StartCallAnalyticsJob`` has no per-job category setting.
 """
@@ -86,20 +86,21 @@ _KEYS: Final = (
     "callAnalytics",
     "redaction",
     "vocabularyName",
-    "categories",
     "summarization",
     "outputPrefix",
 )
 _REDACTION_KEYS: Final = ("entityTypes", "output")
 _LANGUAGE = re.compile(r"[a-z]{2,3}-[A-Z]{2}")
-#: ``VocabularyName`` / category names in the API model.
+#: ``VocabularyName`` in the API model.
 _NAME = re.compile(r"[0-9a-zA-Z._-]{1,200}")
 #: Characters ``OutputKey`` allows, minus ``/`` at either end (the runtime adds the slashes).
 _PREFIX = re.compile(r"[a-zA-Z0-9\-_.!*'()]+(?:/[a-zA-Z0-9\-_.!*'()]+)*")
 _ROLE_ARN = re.compile(
     r"arn:(aws|aws-cn|aws-us-gov|aws-iso-?[a-z]?):iam::[0-9]{0,63}:role/[A-Za-z0-9:_/+=,@.-]{0,1024}"
 )
+_MIN_LANGUAGE_OPTIONS = 2
 _MAX_LANGUAGE_OPTIONS = 5
+_LANGUAGE_OPTIONS: Final = range(_MIN_LANGUAGE_OPTIONS, _MAX_LANGUAGE_OPTIONS + 1)
 _DEFAULT_LANGUAGE = "en-US"
 _DEFAULT_PREFIX = "transcripts"
 
@@ -142,7 +143,6 @@ class TranscriptionOptions:
     call_analytics: bool = True
     redaction: Redaction | None = None
     vocabulary_name: str | None = None
-    categories: tuple[str, ...] = ()
     summarization: bool = False
     output_prefix: str = _DEFAULT_PREFIX
 
@@ -155,12 +155,20 @@ class TranscriptionOptions:
 
 
 def parse_options(text: str | None) -> TranscriptionOptions:
-    """Read the ``TRANSCRIPTION`` JSON (empty or absent: every default).
+    """Read the ``TRANSCRIPTION`` JSON.
 
-    :raises OptionsError: not JSON, not an object, an unknown key or an invalid value.
+    Absent or empty is refused, never read as the defaults: the runtime's defaults have no
+    redaction, the construct's redact, so a lost variable would silently transcribe unredacted.
+    ``{}`` asks for the runtime's defaults explicitly.
+
+    :raises OptionsError: absent or empty, not JSON, not an object, an unknown key or an
+        invalid value.
     """
     if text is None or not text.strip():
-        return TranscriptionOptions()
+        raise OptionsError(
+            f"TRANSCRIPTION is {text!r}; allowed: the transcription options as a JSON object "
+            "(the construct sets it; an absent variable is not read as no redaction)"
+        )
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
@@ -187,11 +195,18 @@ def parse_options(text: str | None) -> TranscriptionOptions:
         problem("languageCode", language, "null when identifyLanguage is true")
     if not identify and language is None and "languageCode" in raw:
         problem("languageCode", None, "a language code unless identifyLanguage is true")
+    before = len(problems)
     options = _names(raw, "languageOptions", _LANGUAGE, "language codes such as 'en-US'", problem)
     if options and not identify:
         problem("languageOptions", list(options), "[] unless identifyLanguage is true")
-    if len(options) > _MAX_LANGUAGE_OPTIONS:
-        problem("languageOptions", list(options), f"at most {_MAX_LANGUAGE_OPTIONS} languages")
+    if identify and len(problems) == before and len(options) not in _LANGUAGE_OPTIONS:
+        # Transcribe: "two or more language codes ... more than five is not recommended".
+        problem(
+            "languageOptions",
+            list(options),
+            f"{_MIN_LANGUAGE_OPTIONS} to {_MAX_LANGUAGE_OPTIONS} language codes when "
+            "identifyLanguage is true",
+        )
     vocabulary = raw.get("vocabularyName")
     if vocabulary is not None and (
         not isinstance(vocabulary, str) or not _NAME.fullmatch(vocabulary)
@@ -223,7 +238,6 @@ def parse_options(text: str | None) -> TranscriptionOptions:
             "outputPrefix", prefix, "a key prefix of [a-zA-Z0-9-_.!*'()] segments separated by '/'"
         )
         prefix = _DEFAULT_PREFIX
-    categories = _names(raw, "categories", _NAME, "category names of [0-9a-zA-Z._-]", problem)
     if problems:
         raise OptionsError("; ".join(problems))
     return TranscriptionOptions(
@@ -233,7 +247,6 @@ def parse_options(text: str | None) -> TranscriptionOptions:
         call_analytics=call_analytics,
         redaction=redaction,
         vocabulary_name=vocabulary,
-        categories=categories,
         summarization=summarization,
         output_prefix=prefix,
     )
@@ -259,7 +272,8 @@ class TranscriptionConfig:
     :param output_kms_key_id: ``OutputEncryptionKMSKeyId`` of the jobs (``OUTPUT_KMS_KEY_ID``):
         set it to the bucket's key for an SSE-KMS bucket, because without it Transcribe writes its
         outputs SSE-S3. Default: none.
-    :param options: the ``TRANSCRIPTION`` JSON. Default: every default.
+    :param options: the ``TRANSCRIPTION`` JSON (required in the environment). Default: every
+        default.
     :param retention: the arrival processor's Object Lock policy (``RETENTION``, the same JSON):
         its mode locks each transcript like its recording. Default: none, transcripts are not
         locked or tagged.

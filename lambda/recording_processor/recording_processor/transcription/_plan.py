@@ -96,15 +96,17 @@ def transcript_key(transaction_id: str, call_id: str) -> dict[str, str]:
     return {"pk": f"TX#{transaction_id}", "sk": f"TRANSCRIPT#{call_id}"}
 
 
-def job_name(key: str) -> str:
-    """The Transcribe job name of the recording at ``key``: 1-200 characters of ``[0-9a-zA-Z._-]``.
+def job_name(bucket: str, key: str) -> str:
+    """The Transcribe job name of the recording at ``bucket``/``key``: 1-200 characters of
+    ``[0-9a-zA-Z._-]``.
 
     The file name (without ``.wav``, other characters as ``-``) keeps it readable in the console;
-    a ``_`` and the first 16 hex digits of the key's SHA-256 make it unique per key (the folder
-    and any character the cleaning changed count). Same key, same name: a retry conflicts
-    instead of starting a second job.
+    a ``_`` and the first 16 hex digits of the SHA-256 of ``<bucket>/<key>`` make it unique per
+    object (the bucket, the folder and any character the cleaning changed count: job names are
+    per account and region, and two buckets may hold the same key). Same object, same name: a
+    retry conflicts instead of starting a second job.
     """
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:_HASH_CHARS]
+    digest = hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:_HASH_CHARS]
     stem = key.rsplit("/", 1)[-1].removesuffix(".wav")
     readable = _UNSAFE.sub("-", stem).strip("-")[: _MAX_NAME - _HASH_CHARS - 1]
     return f"{readable}_{digest}" if readable else digest
@@ -219,7 +221,7 @@ def decide_plan(
         reason = "size"
     elif options.call_analytics:
         job_type = CALL_ANALYTICS
-    name = job_name(key)
+    name = job_name(bucket, key)
     output = f"{options.output_prefix}/{transaction_id}/"
     if job_type == CALL_ANALYTICS and channels is not None:
         request = _call_analytics_request(name, bucket, key, output, channels, config)
@@ -320,7 +322,7 @@ def _standard_request(
         request["LanguageCode"] = options.language_code
     request.update(
         {
-            "MediaFormat": "wav",
+            # No MediaFormat: Transcribe detects it, and a value that differs fails the job.
             "Media": {"MediaFileUri": f"s3://{bucket}/{key}"},
             "OutputBucketName": bucket,
             "OutputKey": output,

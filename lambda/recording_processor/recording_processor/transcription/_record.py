@@ -37,6 +37,7 @@ from recording_processor._publish import (
     EventPublisher,
 )
 from recording_processor.transcription._plan import CALL_ANALYTICS, COMPLETED, transcript_key
+from recording_processor.transcription._retain import is_redacted_output, output_keys
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -107,11 +108,15 @@ def completed_attributes(
 ) -> dict[str, Any]:
     """The completed item's attributes (None: leave out).
 
-    :raises ValueError: the job is not completed, or redaction was asked for and the job names
-        no redacted transcript (serving the unredacted one instead is never an option).
+    :raises ValueError: the job is not completed; an output is outside the plan's bucket or the
+        call's transcripts folder; or redaction was asked for and the job names no redacted
+        transcript (serving the unredacted one instead is never an option).
     """
     if status.get("status") != "COMPLETED":
         raise ValueError(f"record: the job's status is {status.get('status')!r}, not 'COMPLETED'")
+    # Whatever is served or kept must be in the plan's bucket and the call's transcripts folder
+    # (where erasure and legal hold look), with or without retention.
+    output_keys(plan, status)
     outputs = status.get("outputs") or {}
     attributes = plan_attributes(plan)
     redaction = attributes["redaction"]
@@ -126,6 +131,11 @@ def completed_attributes(
     if not isinstance(served, str) or not served:
         raise ValueError(
             f"record: job {plan['jobName']} names no {'redacted ' if redaction else ''}transcript"
+        )
+    if redaction is not None and not is_redacted_output(served):
+        raise ValueError(
+            f"record: job {plan['jobName']} names {served!r} as its transcript; allowed with "
+            "redaction: a redacted output (a file named redacted-* or in redacted-analytics/)"
         )
     if redaction is not None and unredacted is None and redaction["output"] != "redacted":
         raise ValueError(f"record: job {plan['jobName']} names no unredacted transcript")

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 __all__ = [
     "RecordRetention",
     "hold_outputs",
+    "is_redacted_output",
+    "output_folder",
     "output_keys",
     "retain_outputs",
     "retain_transcripts",
@@ -87,14 +89,53 @@ def retention_of(rec: Mapping[str, Any] | None) -> RecordRetention | None:
     return RecordRetention(name, moment, deletion)
 
 
-def output_keys(plan: Mapping[str, Any], status: Mapping[str, Any], prefix: str) -> list[str]:
+def is_redacted_output(key: str) -> bool:
+    """Whether ``key`` is where Transcribe writes a redacted output: ``redacted-<job>.json``
+    (standard jobs) or ``redacted-analytics/<job>.json`` (Call Analytics)."""
+    folder, _, name = key.rpartition("/")
+    return name.startswith("redacted-") or folder.rpartition("/")[2] == "redacted-analytics"
+
+
+def output_folder(plan: Mapping[str, Any]) -> str:
+    """The folder the plan's request told the job to write to (``<outputPrefix>/<transactionId>/``).
+
+    :raises ValueError: the request names no output location in the recording's bucket ending
+        in ``<transactionId>/``.
+    """
+    request = plan.get("request") or {}
+    location = request.get("OutputLocation")
+    bucket: object
+    folder: object
+    if isinstance(location, str) and location.startswith("s3://"):
+        bucket, _, folder = location.removeprefix("s3://").partition("/")
+    else:
+        bucket, folder = request.get("OutputBucketName"), request.get("OutputKey")
+    suffix = f"{plan['transactionId']}/"
+    if (
+        bucket != plan["bucket"]
+        or not isinstance(folder, str)
+        or not folder.endswith(f"/{suffix}")
+        or folder.startswith("/")
+    ):
+        raise ValueError(
+            f"record: the plan's output location is {location or (bucket, folder)!r}; allowed: "
+            f"s3://{plan['bucket']}/<outputPrefix>/{suffix}"
+        )
+    return folder
+
+
+def output_keys(
+    plan: Mapping[str, Any], status: Mapping[str, Any], prefix: str | None = None
+) -> list[str]:
     """Every object key the job's status names, in the order of :data:`_OUTPUTS`, once each.
 
+    ``prefix``: the output prefix; default: the folder the plan's request names.
+
     :raises ValueError: an output is in another bucket or outside ``<prefix>/<transactionId>/``
-        (the only place the function may lock and tag, and where erasure looks).
+        (the only place the function may lock and tag, where erasure looks, and what is served).
     """
     outputs = status.get("outputs") or {}
-    folder = f"{prefix}/{plan['transactionId']}/"
+    folder = output_folder(plan) if prefix is None else f"{prefix}/{plan['transactionId']}/"
     keys: list[str] = []
     for name in _OUTPUTS:
         key = outputs.get(name)
@@ -104,7 +145,7 @@ def output_keys(plan: Mapping[str, Any], status: Mapping[str, Any], prefix: str)
             raise ValueError(f"record: the job's {name} {key!r} is outside {folder}")
         keys.append(key)
     bucket = outputs.get("bucket")
-    if keys and bucket is not None and bucket != plan["bucket"]:
+    if keys and bucket != plan["bucket"]:
         raise ValueError(
             f"record: the job wrote to bucket {bucket!r}, not the recording's {plan['bucket']!r}"
         )

@@ -17,7 +17,9 @@
 * ``{"action": "await", "plan": {...}, "taskToken"}`` (the ``.waitForTaskToken`` step) -> the
   token stored on the ``TRANSCRIPT#`` item; when the job has already finished, the token is
   returned at once (``SendTaskSuccess``), since its event may have gone by before the token was
-  stored. Returns ``{"stored", "status", "woken"}`` (Step Functions ignores it);
+  stored. Returns ``{"stored", "status", "woken"}`` (Step Functions ignores it); a refused
+  ``SendTaskSuccess`` is logged and counted, not raised (the round's timeout and status read
+  decide);
 * ``{"action": "job-event", "detailType", "detail"}`` (the rule on Transcribe's job state change
   events; the raw event, ``source`` ``aws.transcribe``, is read too) -> the waiting execution's
   token returned with the job's status, or nothing for a job that is not ours:
@@ -44,7 +46,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
+from recording_processor._errors import Transient
 from recording_processor._keys import KeyFormatError, parse_recording_key
 from recording_processor._publish import EventPublisher
 from recording_processor._store import CatalogStore
@@ -284,7 +288,21 @@ def _await(event: Mapping[str, Any], runtime: TranscriptionRuntime, log: Logger)
         # Best effort: the round's timeout and status read still decide.
         log.warning("job status not read while awaiting", detail=str(error), stored=stored)
         return {"stored": stored, "status": None, "woken": False}
-    woken = status["status"] in FINISHED and tokens.send(token, status["status"], "await")
+    try:
+        woken = status["status"] in FINISHED and tokens.send(token, status["status"], "await")
+    except (Transient, ClientError) as error:
+        # Raising would send a finished job down the catch-all to "fail": the round's timeout
+        # and status read decide instead.
+        runtime.metrics().emit(
+            {"TranscriptionTokenSendFailed": (1, "Count")}, jobType=plan["jobType"]
+        )
+        log.warning(
+            "task token not returned while awaiting",
+            errorType=type(error).__name__,
+            detail=str(error),
+            status=status["status"],
+        )
+        return {"stored": stored, "status": status["status"], "woken": False}
     log.info("awaiting the job's event", stored=stored, status=status["status"], woken=woken)
     return {"stored": stored, "status": status["status"], "woken": woken}
 
