@@ -95,9 +95,11 @@ def job_event_rules(
 
 
 #: How an execution can end without its own catch recording the outcome: the machine's timeout
-#: cannot be caught, and a stop (by hand, or the backfill's ``.sync:2`` parent stopping its children)
-#: runs no state. A FAILED execution has been through the catch that records the failure.
-ENDED_OUTSIDE = ["TIMED_OUT", "ABORTED"]
+#: cannot be caught, a stop (by hand, or the backfill's ``.sync:2`` parent stopping its children)
+#: runs no state, and a ``States.Runtime`` error fails the execution past every catch. The function
+#: records only a transcript still ``started`` (a FAILED execution that went through its catch has
+#: recorded its failure already).
+ENDED_OUTSIDE = ["TIMED_OUT", "ABORTED", "FAILED"]
 
 
 def execution_ended_rule(
@@ -134,6 +136,7 @@ def execution_ended_rule(
                 event=events.RuleTargetInput.from_object(
                     {
                         "action": "fail",
+                        "ended": True,
                         "recording": events.EventField.from_path("$.detail.input"),
                         "error": {
                             "Error": events.EventField.from_path("$.detail.status"),

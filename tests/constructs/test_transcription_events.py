@@ -220,7 +220,7 @@ def _execution_event(template: Template, status: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("status", "matched"),
-    [("TIMED_OUT", True), ("ABORTED", True), ("FAILED", False), ("SUCCEEDED", False)],
+    [("TIMED_OUT", True), ("ABORTED", True), ("FAILED", True), ("SUCCEEDED", False)],
 )
 def test_an_execution_ended_outside_its_catches_is_recorded_as_failed(
     template: Template, status: str, matched: bool
@@ -236,6 +236,7 @@ def test_an_execution_ended_outside_its_catches_is_recorded_as_failed(
     rendered = _render(target, event)
     assert rendered == {
         "action": "fail",
+        "ended": True,
         "recording": event["detail"]["input"],
         "error": {"Error": status, "Cause": event["detail"]["executionArn"]},
     }

@@ -8,6 +8,7 @@ covers the transcripts written after it was placed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -174,3 +175,75 @@ def test_transcripts_of_a_call_not_held_get_no_hold(
     stored = transcript_item(aws)
     assert stored is not None
     assert "legalHold" not in stored
+
+
+# -- an execution that ended outside its catches (the ExecutionEndedRule) -----------------------
+
+
+def _ended(status: str = "TIMED_OUT") -> dict[str, Any]:
+    """The function's input as the rule renders it: the execution's input is JSON text."""
+    return {
+        "action": "fail",
+        "ended": True,
+        "recording": json.dumps({"bucket": BUCKET, "key": KEY}),
+        "error": {"Error": status, "Cause": "arn:aws:states:us-east-1:123456789012:execution:m:e"},
+    }
+
+
+def _transcript(aws: Aws, status: str) -> None:
+    aws.table.put_item(
+        Item={
+            "pk": f"TX#{TRANSACTION_ID}",
+            "sk": f"TRANSCRIPT#{CALL_ID}",
+            "transactionId": TRANSACTION_ID,
+            "callId": CALL_ID,
+            "status": status,
+            "jobName": "j",
+        }
+    )
+
+
+def test_a_started_transcript_of_an_ended_execution_is_recorded_failed(
+    aws: Aws, transcribe: Transcribe, output: Output
+) -> None:
+    seed_recording(aws)
+    _transcript(aws, "started")
+    invoke(make_runtime(aws, transcribe, output), **_ended())
+    stored = transcript_item(aws)
+    assert stored is not None
+    assert stored["status"] == "failed"
+    assert "TIMED_OUT" in stored["failureReason"]
+    [event] = events(aws, "Transcription Failed")
+    assert event["detail"]["callId"] == CALL_ID
+
+
+def test_an_ended_execution_with_no_transcript_yet_is_recorded_failed(
+    aws: Aws, transcribe: Transcribe, output: Output
+) -> None:
+    seed_recording(aws)
+    invoke(make_runtime(aws, transcribe, output), **_ended("ABORTED"))
+    stored = transcript_item(aws)
+    assert stored is not None
+    assert stored["status"] == "failed"
+    assert len(events(aws, "Transcription Failed")) == 1
+
+
+@pytest.mark.parametrize("status", ["failed", "completed", "erased"])
+def test_an_ended_execution_never_overrides_a_recorded_outcome(
+    aws: Aws, transcribe: Transcribe, output: Output, status: str
+) -> None:
+    seed_recording(aws)
+    _transcript(aws, status)
+    before = transcript_item(aws)
+    invoke(make_runtime(aws, transcribe, output), **_ended("FAILED"))
+    assert transcript_item(aws) == before
+    assert events(aws, "Transcription Failed") == []
+
+
+def test_an_ended_execution_of_no_recording_changes_nothing(
+    aws: Aws, transcribe: Transcribe, output: Output
+) -> None:
+    event = {**_ended(), "recording": "not json"}
+    assert invoke(make_runtime(aws, transcribe, output), **event) is None
+    assert transcript_item(aws) is None
+    assert events(aws, "Transcription Failed") == []

@@ -35,6 +35,7 @@ This is the only module of the package that reads the environment or builds boto
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -60,7 +61,7 @@ from recording_processor.transcription._jobs import (
 )
 from recording_processor.transcription._options import TranscriptionConfig
 from recording_processor.transcription._plan import read_plan, recording_location
-from recording_processor.transcription._record import TranscriptCatalog, failure_reason
+from recording_processor.transcription._record import STARTED, TranscriptCatalog, failure_reason
 from recording_processor.transcription._retain import retain_transcripts
 from recording_processor.transcription._wake import (
     FINISHED,
@@ -270,8 +271,26 @@ def _fail(event: Mapping[str, Any], runtime: TranscriptionRuntime, log: Logger) 
     if plan is not None:
         _required_plan({"plan": plan})
     reason = failure_reason(event.get("error"), event.get("status"))
-    recording = None if plan else _recording_ids(event.get("recording"), runtime.config)
-    item = runtime.catalog().fail(plan, recording, reason, runtime.clock())
+    given = event.get("recording")
+    if isinstance(given, str):
+        # An execution's input, as Step Functions' status change event carries it (JSON text).
+        try:
+            given = json.loads(given)
+        except ValueError:
+            given = None
+    recording = None if plan else _recording_ids(given, runtime.config)
+    catalog = runtime.catalog()
+    if event.get("ended") is True:
+        # The execution ended outside its catches (timed out, stopped, a runtime error): record
+        # it only where nothing else did, i.e. a transcript still `started` (or none at all).
+        if recording is None:
+            log.info("ended execution of no recording", reason=reason)
+            return None
+        existing = catalog.get(recording[0], recording[1])
+        if existing is not None and existing.get("status") != STARTED:
+            log.info("ended execution already recorded", status=existing.get("status"))
+            return _json_ready(existing)
+    item = catalog.fail(plan, recording, reason, runtime.clock())
     runtime.metrics().emit({"TranscriptionFailed": (1, "Count")}, reason=reason[:200])
     log.warning("transcription failed", reason=reason)
     return item
