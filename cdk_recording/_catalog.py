@@ -32,16 +32,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_recording._assets import ASSET_EXCLUDES, lambda_asset_path
-from cdk_recording._catalog_queues import ESM_REASON, consume, queue, subscribe
+from cdk_recording._catalog_functions import processor_function
+from cdk_recording._catalog_queues import consume, queue, subscribe
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import (
-    HANDLER_ARCHITECTURE,
-    HANDLER_RUNTIME,
     LOG_RETENTION,
     METRICS_NAMESPACE,
 )
 from cdk_recording._handler import application_name
-from cdk_recording._logs import encrypted_log_group, function_role
 from cdk_recording._metrics import application_metric
 from cdk_recording._retention import RETENTION_ENVIRONMENT_VARIABLE
 from cdk_recording._storage import RecordingStorage
@@ -68,17 +66,6 @@ _FACTS_TIMEOUT = cdk.Duration.seconds(30)
 _SWEEP_TIMEOUT = cdk.Duration.minutes(2)
 _SMALL_MEMORY_MB = 256
 _SWEEP_EVERY = cdk.Duration.minutes(5)
-
-_NO_VPC = (
-    "The function calls only AWS APIs (S3, DynamoDB, EventBridge, SQS) over TLS with its own "
-    "role; it has no inbound network path. A VPC would add NAT or endpoint cost and protect no "
-    "data path that IAM, TLS and encryption at rest do not already cover."
-)
-_NO_RESERVATION = (
-    "Reserved concurrency is taken from the account's pool and a new account has only 10 in "
-    "total: reserving here could fail the deployment or starve the recording handler that live "
-    "calls need. The queue in front of the function absorbs bursts instead."
-)
 
 
 class RecordingCatalog(Construct):
@@ -270,7 +257,8 @@ class RecordingCatalog(Construct):
                     sid="CallNumbers", actions=["dynamodb:Query"], resources=[self.table.table_arn]
                 )
             )
-        self.arrival_function = self._function(
+        self.arrival_function = processor_function(
+            self,
             "Arrival",
             code,
             "recording_processor.handler.handler",
@@ -287,6 +275,7 @@ class RecordingCatalog(Construct):
             ],
             timeout=_ARRIVAL_TIMEOUT,
             memory_size=_ARRIVAL_MEMORY_MB,
+            log_retention=self._log_retention,
         )
         # One recording per invocation: the timeout then bounds the hash of one object (a 4-hour
         # stereo call is about 460 MB), never of a batch of them.
@@ -334,7 +323,8 @@ class RecordingCatalog(Construct):
             ),
         )
         """Call facts from the recording handler (full phone numbers: encrypted, TLS only)."""
-        self.facts_function = self._function(
+        self.facts_function = processor_function(
+            self,
             "Facts",
             code,
             "recording_processor.handler.facts_handler",
@@ -357,11 +347,13 @@ class RecordingCatalog(Construct):
             ],
             timeout=_FACTS_TIMEOUT,
             memory_size=_SMALL_MEMORY_MB,
+            log_retention=self._log_retention,
         )
         subscribe(self.facts_function, self.facts_queue, batch_size=10)
 
         # -- delivery assurance ------------------------------------------------------------------
-        self.sweep_function = self._function(
+        self.sweep_function = processor_function(
+            self,
             "Sweep",
             code,
             "recording_processor.handler.sweep_handler",
@@ -383,6 +375,7 @@ class RecordingCatalog(Construct):
             ],
             timeout=_SWEEP_TIMEOUT,
             memory_size=_SMALL_MEMORY_MB,
+            log_retention=self._log_retention,
         )
         self.sweep_rule = events.Rule(
             self,
@@ -423,82 +416,6 @@ class RecordingCatalog(Construct):
             description="The catalog's event bus: `cdk-recording recordings erase` puts "
             "Recording Erased on it",
         )
-
-    # -- building blocks ---------------------------------------------------------------------------
-
-    def _function(
-        self,
-        name: str,
-        code: lambda_.Code,
-        handler: str,
-        environment: dict[str, str],
-        *,
-        description: str,
-        statements: list[iam.PolicyStatement],
-        timeout: cdk.Duration,
-        memory_size: int,
-    ) -> lambda_.Function:
-        log_group = encrypted_log_group(self, f"{name}Logs", self._log_retention)
-        role = function_role(
-            self, f"{name}Role", description=description, log_group=log_group, statements=statements
-        )
-        function = lambda_.Function(
-            self,
-            f"{name}Function",
-            runtime=HANDLER_RUNTIME,
-            architecture=HANDLER_ARCHITECTURE,
-            code=code,
-            handler=handler,
-            memory_size=memory_size,
-            timeout=timeout,
-            log_group=log_group,
-            # Every permission is in the role's one managed policy: grants must not add inline ones.
-            role=role.without_policy_updates(),
-            tracing=lambda_.Tracing.ACTIVE,
-            description=description,
-            environment=environment,
-        )
-        acknowledge(
-            role,
-            ["AwsSolutions::AwsSolutions-IAM5[Resource::*]"],
-            "Only X-Ray's PutTraceSegments/PutTelemetryRecords, which support only Resource '*'.",
-        )
-        acknowledge(
-            function,
-            [
-                "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
-                "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
-                "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
-            ],
-            _NO_VPC,
-        )
-        acknowledge(
-            function,
-            [
-                "HIPAA.Security::HIPAA.Security-LambdaConcurrency",
-                "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
-            ],
-            _NO_RESERVATION,
-        )
-        if name != "Sweep":
-            acknowledge(
-                function,
-                [
-                    "HIPAA.Security::HIPAA.Security-LambdaDLQ",
-                    "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
-                    "Serverless::Serverless-LambdaDLQ",
-                ],
-                "Invoked by an SQS event source mapping (synchronously); failed messages go to the "
-                "queue's own dead-letter queue after 5 receives, which a Lambda DLQ would not see.",
-            )
-            for mapping in function.node.children:
-                if isinstance(mapping, lambda_.EventSourceMapping):
-                    acknowledge(
-                        mapping,
-                        ["Serverless::Serverless-LambdaEventSourceMappingDestination"],
-                        ESM_REASON,
-                    )
-        return function
 
     # -- wiring ------------------------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk_recording._assets import ASSET_EXCLUDES, lambda_asset_path
-from cdk_recording._catalog import _NO_RESERVATION, _NO_VPC, EVENT_SOURCE, RecordingCatalog
+from cdk_recording._catalog import EVENT_SOURCE, RecordingCatalog
+from cdk_recording._catalog_functions import NO_RESERVATION, NO_VPC
 from cdk_recording._catalog_queues import queue
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import HANDLER_ARCHITECTURE, HANDLER_RUNTIME, LOG_RETENTION
@@ -315,7 +316,7 @@ class RecordingTranscription(Construct):
                 "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
                 "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
             ],
-            _NO_VPC,
+            NO_VPC,
         )
         acknowledge(
             self.function,
@@ -323,7 +324,7 @@ class RecordingTranscription(Construct):
                 "HIPAA.Security::HIPAA.Security-LambdaConcurrency",
                 "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
             ],
-            _NO_RESERVATION,
+            NO_RESERVATION,
         )
         acknowledge(
             self.function,
