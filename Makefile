@@ -43,7 +43,8 @@ typecheck: $(VENV_STAMP)
 	mypy lambda/recording/index.py
 
 unit: setup
-	pytest
+	# One worker per core: the suite synthesizes through node and hashes audio, CPU-bound.
+	pytest -n auto
 
 test: lint typecheck unit
 
