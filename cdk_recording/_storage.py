@@ -29,6 +29,7 @@ from cdk_recording._retention import (
     retention_policy,
     retention_statements,
     validate_retention_classes,
+    warn_default_retention_of_own_bucket,
     warn_ineffective_delete_after,
 )
 from cdk_recording._storage_policy import (
@@ -288,6 +289,7 @@ class RecordingStorage(Construct):
             self.encryption_key: kms.IKey | None = encryption_key or bucket.encryption_key
             """The key recordings are encrypted with, where there is a customer managed one."""
             self.owns_bucket = False
+            warn_default_retention_of_own_bucket(self, bucket)
         else:
             policy = removal_policy or cdk.RemovalPolicy.RETAIN
             use_kms = encryption is RecordingEncryption.KMS or encryption_key is not None

@@ -121,6 +121,29 @@ def test_storage_without_object_lock_has_no_warning() -> None:
     assert _warnings(stack) == []
 
 
+def test_a_bucket_of_your_own_with_a_default_retention_is_warned_about() -> None:
+    stack = make_stack()
+    bucket = s3.Bucket(
+        stack,
+        "Own",
+        object_lock_enabled=True,
+        object_lock_default_retention=s3.ObjectLockRetention.governance(cdk.Duration.days(30)),
+    )
+    RecordingStorage(stack, "Storage", bucket=bucket)
+    Template.from_stack(stack)
+    [warning] = _warnings(stack)
+    assert "cdk-recording:storage:own-bucket-default-retention" in warning.entry.data
+    assert "Content-MD5" in warning.entry.data
+
+
+def test_a_bucket_of_your_own_with_object_lock_but_no_default_retention_is_fine() -> None:
+    stack = make_stack()
+    bucket = s3.Bucket(stack, "Own", object_lock_enabled=True)
+    RecordingStorage(stack, "Storage", bucket=bucket)
+    Template.from_stack(stack)
+    assert _warnings(stack) == []
+
+
 def test_classes_without_an_arrival_processor_fail_the_synth() -> None:
     stack = make_stack()
     RecordingStorage(stack, "Storage", retention_classes=[TRADING], **LOCK)
