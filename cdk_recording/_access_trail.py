@@ -24,12 +24,13 @@ from constructs import Construct
 
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import TRANSCRIPTS_PREFIX
+from cdk_recording._logs import KMS_PACKS
+from cdk_recording._logs import access_logs_bucket as access_logs_bucket_of
 from cdk_recording._storage import validate_prefix
 from cdk_recording._validation import Problems, is_token
 
 __all__ = ["RecordingAccessTrail"]
 
-_KMS_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
 _CLOUDTRAIL = "cloudtrail.amazonaws.com"
 _TRAIL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]")
 
@@ -123,7 +124,13 @@ class RecordingAccessTrail(Construct):
         """The key the log files (and the log group) are encrypted with."""
 
         if access_logs_bucket is None:
-            access_logs_bucket = self._access_logs_bucket(policy)
+            access_logs_bucket = access_logs_bucket_of(
+                self,
+                "AccessLogs",
+                removal_policy=policy,
+                retention=cdk.Duration.days(365),
+                logs_of="the access trail log bucket",
+            )
         self.access_logs_bucket: s3.IBucket = access_logs_bucket
         """Where the log bucket's server access logs go."""
 
@@ -150,14 +157,14 @@ class RecordingAccessTrail(Construct):
         """The bucket the trail delivers its log files and digest files to."""
         acknowledge(
             self.log_bucket,
-            [f"{pack}::{pack}-S3DefaultEncryptionKMS" for pack in _KMS_PACKS],
+            [f"{pack}::{pack}-S3DefaultEncryptionKMS" for pack in KMS_PACKS],
             "CloudTrail encrypts every log file it delivers here with the trail's customer "
             "managed key (SSE-KMS set on each object); the bucket default stays SSE-S3 so that "
             "delivery needs no further key grant.",
         )
         acknowledge(
             self.log_bucket,
-            [f"{pack}::{pack}-S3BucketReplicationEnabled" for pack in _KMS_PACKS],
+            [f"{pack}::{pack}-S3BucketReplicationEnabled" for pack in KMS_PACKS],
             "Cross-Region replication needs a destination bucket in another Region, which a "
             "single-Region stack cannot define. Versioning is on and the log files are signed "
             "(log file validation), so replication can be added where the recovery plan needs it.",
@@ -216,7 +223,7 @@ class RecordingAccessTrail(Construct):
         if not cloud_watch_logs:
             acknowledge(
                 self.trail,
-                [f"{pack}::{pack}-CloudTrailCloudWatchLogsEnabled" for pack in _KMS_PACKS],
+                [f"{pack}::{pack}-CloudTrailCloudWatchLogsEnabled" for pack in KMS_PACKS],
                 "Sending the trail to CloudWatch Logs is an option (cloud_watch_logs=True) because "
                 "Logs ingestion is billed on top of the data events; the events are kept as "
                 "signed, encrypted log files in the trail's own bucket either way.",
@@ -224,7 +231,7 @@ class RecordingAccessTrail(Construct):
         elif self.trail.node.try_find_child("LogsRole") is not None:
             acknowledge(
                 self.trail.node.find_child("LogsRole"),
-                [f"{pack}::{pack}-IAMNoInlinePolicy" for pack in _KMS_PACKS],
+                [f"{pack}::{pack}-IAMNoInlinePolicy" for pack in KMS_PACKS],
                 "aws-cdk-lib's Trail defines this role for CloudTrail itself, with one inline "
                 "policy allowing logs:CreateLogStream and logs:PutLogEvents on this trail's log "
                 "group only; nothing else can assume it or attach to it.",
@@ -253,45 +260,6 @@ class RecordingAccessTrail(Construct):
         )
         cfn_trail.add_property_deletion_override("EventSelectors")
         self.write_events = write_events
-
-    def _access_logs_bucket(self, policy: cdk.RemovalPolicy) -> s3.Bucket:
-        bucket = s3.Bucket(
-            self,
-            "AccessLogs",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            removal_policy=policy,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ExpireAccessLogs",
-                    expiration=cdk.Duration.days(365),
-                    noncurrent_version_expiration=cdk.Duration.days(30),
-                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
-                )
-            ],
-        )
-        acknowledge(
-            bucket,
-            [f"{pack}::{pack}-S3DefaultEncryptionKMS" for pack in _KMS_PACKS],
-            "S3 server access logs can be delivered only to a bucket whose default encryption is "
-            "SSE-S3; SSE-KMS is not supported for log destination buckets.",
-        )
-        acknowledge(
-            bucket,
-            [f"{pack}::{pack}-S3BucketReplicationEnabled" for pack in _KMS_PACKS],
-            "Cross-Region replication needs a destination bucket in another Region, which a "
-            "single-Region stack cannot define; versioning is on, so it can be added later.",
-        )
-        acknowledge(
-            bucket,
-            ["AwsSolutions::AwsSolutions-S1"],
-            "This bucket receives the access trail log bucket's server access logs; logging it "
-            "into another bucket would only move the same finding one bucket further.",
-        )
-        return bucket
 
     def _add_key_policy(self, stack: cdk.Stack) -> None:
         # What CloudTrail needs to encrypt log files with a customer managed key (CloudTrail user

@@ -1,4 +1,5 @@
-"""Encrypted CloudWatch log groups and least-privilege roles for the library's Lambda functions."""
+"""Encrypted CloudWatch log groups and least-privilege roles for the library's Lambda functions, and
+the server access log buckets of its S3 buckets."""
 
 from __future__ import annotations
 
@@ -8,11 +9,30 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import LOG_RETENTION
 
-__all__ = ["LogsKey", "encrypted_log_group", "function_role"]
+__all__ = [
+    "KMS_PACKS",
+    "REPLICATION_REASON",
+    "LogsKey",
+    "access_logs_bucket",
+    "encrypted_log_group",
+    "function_role",
+]
+
+#: The cdk-nag packs whose rules ask for customer managed keys and replication.
+KMS_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+#: Why the library's buckets are not replicated to another Region.
+REPLICATION_REASON = (
+    "Cross-Region replication needs a destination bucket in another Region, which a single-Region "
+    "stack cannot define, and recordings may be bound to their Region by data-residency rules. "
+    "Versioning, which replication requires, is on, so replication can be added to this bucket "
+    "where the operator's recovery plan calls for it."
+)
 
 _KEY_ID = "CdkRecordingLogsKey"
 
@@ -121,3 +141,53 @@ def function_role(
     )
     role.add_managed_policy(policy)
     return role
+
+
+def access_logs_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    removal_policy: cdk.RemovalPolicy,
+    retention: cdk.Duration,
+    logs_of: str,
+) -> s3.Bucket:
+    """A bucket for the server access logs of ``logs_of`` (how the acknowledgements name it):
+    private, TLS only, SSE-S3 (the only encryption S3 delivers access logs into), versioned, its
+    logs expired after ``retention``. It is the end of the audit chain: logging it into itself
+    would be circular, and into another bucket would only move the finding one bucket further."""
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        removal_policy=removal_policy,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="ExpireAccessLogs",
+                expiration=retention,
+                noncurrent_version_expiration=cdk.Duration.days(30),
+                abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+            )
+        ],
+    )
+    acknowledge(
+        bucket,
+        [f"{pack}::{pack}-S3DefaultEncryptionKMS" for pack in KMS_PACKS],
+        "S3 server access logs can be delivered only to a bucket whose default "
+        "encryption is SSE-S3; SSE-KMS is not supported for log destination buckets.",
+    )
+    acknowledge(
+        bucket,
+        [f"{pack}::{pack}-S3BucketReplicationEnabled" for pack in KMS_PACKS],
+        REPLICATION_REASON,
+    )
+    acknowledge(
+        bucket,
+        ["AwsSolutions::AwsSolutions-S1"],
+        f"This bucket receives {logs_of}'s server access logs; logging it into "
+        "another bucket would only move the same finding one bucket further.",
+    )
+    return bucket

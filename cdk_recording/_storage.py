@@ -22,6 +22,8 @@ from cdk_recording._lifecycle import (
     lifecycle_rule,
     validate_lifecycle,
 )
+from cdk_recording._logs import KMS_PACKS, REPLICATION_REASON
+from cdk_recording._logs import access_logs_bucket as access_logs_bucket_of
 from cdk_recording._retention import (
     RetentionAtArrivalCheck,
     RetentionClass,
@@ -55,14 +57,6 @@ _MAX_PREFIX_LENGTH = 900
 
 #: S3's limit of lifecycle rules per bucket (Amazon S3 User Guide, "Lifecycle configuration").
 _MAX_LIFECYCLE_RULES = 1000
-
-_KMS_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
-_REPLICATION_REASON = (
-    "Cross-Region replication needs a destination bucket in another Region, which a single-Region "
-    "stack cannot define, and recordings may be bound to their Region by data-residency rules. "
-    "Versioning, which replication requires, is on, so replication can be added to this bucket "
-    "where the operator's recovery plan calls for it."
-)
 
 
 class RecordingEncryption(Enum):
@@ -304,41 +298,12 @@ class RecordingStorage(Construct):
                 )
             self.encryption_key = key
             if access_logs_bucket is None:
-                access_logs_bucket = s3.Bucket(
+                access_logs_bucket = access_logs_bucket_of(
                     self,
                     "AccessLogs",
-                    block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                    enforce_ssl=True,
-                    encryption=s3.BucketEncryption.S3_MANAGED,
-                    object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                    versioned=True,
                     removal_policy=policy,
-                    lifecycle_rules=[
-                        s3.LifecycleRule(
-                            id="ExpireAccessLogs",
-                            expiration=access_logs_retention or cdk.Duration.days(365),
-                            noncurrent_version_expiration=cdk.Duration.days(30),
-                            abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
-                        )
-                    ],
-                )
-                # The log bucket is the end of the audit chain; logging it into itself is circular.
-                acknowledge(
-                    access_logs_bucket,
-                    [f"{pack}::{pack}-S3DefaultEncryptionKMS" for pack in _KMS_PACKS],
-                    "S3 server access logs can be delivered only to a bucket whose default "
-                    "encryption is SSE-S3; SSE-KMS is not supported for log destination buckets.",
-                )
-                acknowledge(
-                    access_logs_bucket,
-                    [f"{pack}::{pack}-S3BucketReplicationEnabled" for pack in _KMS_PACKS],
-                    _REPLICATION_REASON,
-                )
-                acknowledge(
-                    access_logs_bucket,
-                    ["AwsSolutions::AwsSolutions-S1"],
-                    "This bucket receives the recording bucket's server access logs; logging it into "
-                    "another bucket would only move the same finding one bucket further.",
+                    retention=access_logs_retention or cdk.Duration.days(365),
+                    logs_of="the recording bucket",
                 )
             self.access_logs_bucket = access_logs_bucket
             noncurrent = noncurrent_version_retention or cdk.Duration.days(90)
@@ -397,13 +362,13 @@ class RecordingStorage(Construct):
             self.owns_bucket = True
             acknowledge(
                 self.bucket,
-                [f"{pack}::{pack}-S3BucketReplicationEnabled" for pack in _KMS_PACKS],
-                _REPLICATION_REASON,
+                [f"{pack}::{pack}-S3BucketReplicationEnabled" for pack in KMS_PACKS],
+                REPLICATION_REASON,
             )
             if key is None:
                 acknowledge(
                     self.bucket,
-                    [f"{pack}::{pack}-S3DefaultEncryptionKMS" for pack in _KMS_PACKS],
+                    [f"{pack}::{pack}-S3DefaultEncryptionKMS" for pack in KMS_PACKS],
                     "Encrypted with SSE-S3 by default because AWS documents SIP media application "
                     "recording delivery only into SSE-S3 buckets; SSE-KMS with a customer managed "
                     "key is available as encryption=RecordingEncryption.KMS once tested in the "
