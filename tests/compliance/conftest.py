@@ -8,6 +8,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_s3 as s3
 
 from app import example_stack
 from cdk_recording import (
@@ -15,6 +16,7 @@ from cdk_recording import (
     CallRecording,
     RecordingEncryption,
     RecordingStorage,
+    RetentionClass,
     TranscriptionOptions,
     apply_compliance,
 )
@@ -50,7 +52,7 @@ def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
 def sma_region_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One stack per SMA Region (no phone numbers: those exist only in the PSTN Regions), a stack
     with SSE-KMS storage and the access trail, and two with post-call transcription (SSE-S3 and
-    SSE-KMS storage)."""
+    SSE-KMS storage; the SSE-KMS one also with Object Lock and retention classes)."""
 
     def build(app: cdk.App) -> None:
         for region in SMA_REGIONS:
@@ -78,10 +80,34 @@ def sma_region_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
             transcribed = cdk.Stack(
                 app, name, env=cdk.Environment(account="123456789012", region="us-east-1")
             )
+            # Records management in full on the KMS one: Object Lock applied at arrival, classes
+            # by number with their lifecycle rules, legal hold at arrival, transcripts retained.
+            lock: dict[str, Any] = (
+                {
+                    "object_lock_mode": s3.ObjectLockMode.GOVERNANCE,
+                    "object_lock_retention": cdk.Duration.days(365),
+                    "retention_classes": [
+                        RetentionClass(
+                            "trading",
+                            ["+12065550100"],
+                            retain_for=cdk.Duration.days(2555),
+                            delete_after=cdk.Duration.days(2560),
+                        ),
+                        RetentionClass(
+                            "support",
+                            ["+12065550199"],
+                            retain_for=cdk.Duration.days(90),
+                            delete_after=cdk.Duration.days(90),
+                        ),
+                    ],
+                }
+                if encryption is RecordingEncryption.KMS
+                else {}
+            )
             CallRecording(
                 transcribed,
                 "CallRecording",
-                storage=RecordingStorage(transcribed, "Storage", encryption=encryption),
+                storage=RecordingStorage(transcribed, "Storage", encryption=encryption, **lock),
                 transcription=TranscriptionOptions(keep_unredacted=True, summarization=True),
             )
 
