@@ -5,7 +5,7 @@ raised, so the two failures the state machine tells apart are classes of those n
 
 * :class:`TranscribeThrottled`: throttling or ``LimitExceededException`` (too many requests; the
   TCA start quota is 10 per second), and Transcribe's own internal failures: worth retrying with
-  backoff (the state machine retries up to 8 times);
+  backoff (the state machine retries a start up to 20 times, about an hour in all);
 * :class:`TranscribeRejected`: any other client error (a bad request, a missing job): final.
 
 A ``ConflictException`` on start means a job of that name exists: the job names are derived from
