@@ -33,7 +33,7 @@ _MAX_PREFIX = 900  # well under S3's 1,024-byte key limit, leaving room for the 
 _PREFIX = re.compile(r"[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*")
 #: Longest configuration document read (Lambda allows 4 KB for all environment variables).
 MAX_CONFIG_CHARS = 16_384
-#: Longest application name (a CloudWatch dimension value is at most 255 characters).
+#: Longest application name accepted (the value of the metrics dimension ``Application``).
 MAX_NAME = 255
 
 
