@@ -24,7 +24,7 @@ from constructs import Construct
 
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import TRANSCRIPTS_PREFIX
-from cdk_recording._logs import KMS_PACKS
+from cdk_recording._logs import KMS_PACKS, logs_may_use_key
 from cdk_recording._logs import access_logs_bucket as access_logs_bucket_of
 from cdk_recording._storage import validate_prefix
 from cdk_recording._validation import Problems, is_token
@@ -181,29 +181,7 @@ class RecordingAccessTrail(Construct):
                 removal_policy=policy,
             )
             self.encryption_key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="CloudWatchLogsEncryptsTrailEvents",
-                    principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                    actions=[
-                        "kms:Encrypt",
-                        "kms:Decrypt",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:DescribeKey",
-                    ],
-                    resources=["*"],
-                    conditions={
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                                service="logs",
-                                resource="log-group",
-                                resource_name="*",
-                                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                            )
-                        }
-                    },
-                ),
-                allow_no_op=True,
+                logs_may_use_key(stack, "CloudWatchLogsEncryptsTrailEvents"), allow_no_op=True
             )
 
         self.trail: cloudtrail.Trail = cloudtrail.Trail(

@@ -54,30 +54,7 @@ class LogsKey(Construct):
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchLogsUsesKey",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        self.key.add_to_resource_policy(logs_may_use_key(stack, "CloudWatchLogsUsesKey"))
 
     @classmethod
     def of(cls, scope: Construct) -> kms.Key:
@@ -191,3 +168,30 @@ def access_logs_bucket(
         "another bucket would only move the same finding one bucket further.",
     )
     return bucket
+
+
+def logs_may_use_key(stack: cdk.Stack, sid: str) -> iam.PolicyStatement:
+    """The key policy statement that lets CloudWatch Logs of ``stack``'s Region use a key for the
+    log groups of ``stack``'s account (the statement of the CloudWatch Logs encryption guide)."""
+    return iam.PolicyStatement(
+        sid=sid,
+        principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+        actions=[
+            "kms:Encrypt*",
+            "kms:Decrypt*",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey*",
+            "kms:Describe*",
+        ],
+        resources=["*"],
+        conditions={
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name="*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+            }
+        },
+    )

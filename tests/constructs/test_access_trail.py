@@ -213,6 +213,18 @@ def test_cloud_watch_logs_go_to_an_encrypted_log_group() -> None:
                             {
                                 "Sid": "CloudWatchLogsEncryptsTrailEvents",
                                 "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+                                "Action": [
+                                    "kms:Encrypt*",
+                                    "kms:Decrypt*",
+                                    "kms:ReEncrypt*",
+                                    "kms:GenerateDataKey*",
+                                    "kms:Describe*",
+                                ],
+                                "Condition": {
+                                    "ArnLike": {
+                                        "kms:EncryptionContext:aws:logs:arn": Match.any_value()
+                                    }
+                                },
                             }
                         )
                     ]
