@@ -32,7 +32,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_recording._assets import ASSET_EXCLUDES, lambda_asset_path
-from cdk_recording._catalog_functions import processor_function
+from cdk_recording._catalog_functions import catalog_key_statement, processor_function
 from cdk_recording._catalog_queues import consume, queue, subscribe
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import (
@@ -185,25 +185,7 @@ class RecordingCatalog(Construct):
         )
         # A table encrypted with the recording key: every reader and writer uses the key, through
         # DynamoDB only.
-        table_key = (
-            [
-                iam.PolicyStatement(
-                    sid="CatalogKey",
-                    actions=[
-                        "kms:Decrypt",
-                        "kms:Encrypt",
-                        "kms:GenerateDataKey",
-                        "kms:DescribeKey",
-                    ],
-                    resources=[key.key_arn],
-                    conditions={
-                        "StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}
-                    },
-                )
-            ]
-            if key is not None
-            else []
-        )
+        table_key = [catalog_key_statement(key, stack)] if key is not None else []
         put_events = iam.PolicyStatement(
             sid="PutCatalogEvents",
             actions=["events:PutEvents"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -17,7 +18,7 @@ from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import HANDLER_ARCHITECTURE, HANDLER_RUNTIME
 from cdk_recording._logs import encrypted_log_group, function_role
 
-__all__ = ["NO_RESERVATION", "NO_VPC", "processor_function"]
+__all__ = ["NO_RESERVATION", "NO_VPC", "catalog_key_statement", "processor_function"]
 
 #: Why the catalog's functions run outside a VPC.
 NO_VPC = (
@@ -110,3 +111,13 @@ def processor_function(
                     ESM_REASON,
                 )
     return function
+
+
+def catalog_key_statement(key: kms.IKey, stack: cdk.Stack) -> iam.PolicyStatement:
+    """Use of the recording key for a catalog table encrypted with it: through DynamoDB only."""
+    return iam.PolicyStatement(
+        sid="CatalogKey",
+        actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+        resources=[key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}},
+    )

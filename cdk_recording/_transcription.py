@@ -27,7 +27,7 @@ from constructs import Construct
 
 from cdk_recording._assets import ASSET_EXCLUDES, lambda_asset_path
 from cdk_recording._catalog import EVENT_SOURCE, RecordingCatalog
-from cdk_recording._catalog_functions import NO_RESERVATION, NO_VPC
+from cdk_recording._catalog_functions import NO_RESERVATION, NO_VPC, catalog_key_statement
 from cdk_recording._catalog_queues import queue
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import HANDLER_ARCHITECTURE, HANDLER_RUNTIME, LOG_RETENTION
@@ -224,21 +224,7 @@ class RecordingTranscription(Construct):
                     resources=[key.key_arn],
                 )
             )
-            statements.append(
-                iam.PolicyStatement(
-                    sid="CatalogKey",
-                    actions=[
-                        "kms:Decrypt",
-                        "kms:Encrypt",
-                        "kms:GenerateDataKey",
-                        "kms:DescribeKey",
-                    ],
-                    resources=[key.key_arn],
-                    conditions={
-                        "StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}
-                    },
-                )
-            )
+            statements.append(catalog_key_statement(key, stack))
         # Transcripts are records too: with Object Lock, each output gets its recording's
         # retention and class tag when it is recorded (the arrival processor's policy).
         retention = storage.retention_environment()
