@@ -201,7 +201,8 @@ def add_transcribe(actions: Subcommands) -> None:
     parser.add_argument(
         "--name",
         type=_execution_name,
-        help="the execution's name (default: transcribe-<since>-<until>, so a range runs once)",
+        help="the execution's name (default: transcribe-<YYYYMMDD>-<YYYYMMDD> of --since and "
+        "--until, so a range runs once)",
     )
     target = parser.add_argument_group("backfill state machine")
     source = target.add_mutually_exclusive_group(required=True)
@@ -249,7 +250,7 @@ def _run_transcribe(args: argparse.Namespace) -> int:
             )
         estimate = None
         if args.table is not None or args.stack is not None:
-            estimate = _estimate(open_table(args, where), since, until)
+            estimate = _estimate(open_table(_in_region_of(args, arn), where), since, until)
     print(f"state machine: {arn}")
     print(f"execution name: {name}")
     print(f"input ({len(document['prefixes'])} day folders):")
@@ -270,6 +271,15 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     started = _start(args, arn, name, document)
     print(f"started: {started['executionArn']} at {started['startDate'].isoformat()}")
     return EXIT_OK
+
+
+def _in_region_of(args: argparse.Namespace, arn: str) -> argparse.Namespace:
+    """``args`` with ``--region`` defaulted to the Region of the machine named by ``--state-machine``:
+    the catalog is in the machine's stack, so a table named by ``--table`` is read there too."""
+    match = _STATE_MACHINE_ARN.fullmatch(arn)
+    if args.region is not None or args.state_machine is None or match is None:
+        return args
+    return argparse.Namespace(**{**vars(args), "region": match.group("region")})
 
 
 def _estimate(catalog_table: Table, since: date, until: date) -> dict[date, int]:

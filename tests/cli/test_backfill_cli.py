@@ -223,6 +223,31 @@ def test_dry_run_without_a_table_says_there_is_no_estimate(
     assert "dry run: nothing started" in out
 
 
+def test_table_is_read_in_the_region_of_the_machine_arn(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    catalog_table: Table,
+    machine: Machine,
+) -> None:
+    # No Region configured anywhere: the table is opened in the machine's Region, from its ARN.
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    code, out, err = run(capsys, *RANGE, "--state-machine", MACHINE, "--table", TABLE)
+    assert (code, err) == (0, "")
+    assert "estimate: 2 delivered recording(s)" in out
+
+
+def test_an_explicit_region_wins_over_the_machine_arn(
+    capsys: pytest.CaptureFixture[str], catalog_table: Table, machine: Machine
+) -> None:
+    # The table exists only in us-east-1: reading it in eu-west-1 finds no such table.
+    code, _, err = run(
+        capsys, *RANGE, "--state-machine", MACHINE, "--table", TABLE, "--region", "eu-west-1"
+    )
+    assert code != 0
+    assert TABLE in err
+
+
 def test_estimate_counts_only_delivered_recordings(
     capsys: pytest.CaptureFixture[str], catalog_table: Table, machine: Machine
 ) -> None:
