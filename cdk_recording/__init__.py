@@ -59,7 +59,7 @@ if TYPE_CHECKING:
         SipRuleTriggerType,
     )
     from cdk_recording._transcription import RecordingTranscription
-    from cdk_recording._transcription_options import TranscriptionOptions
+    from cdk_recording._transcription_options import CALL_ANALYTICS_LANGUAGES, TranscriptionOptions
     from cdk_recording._validation import RecordingConfigurationError
     from cdk_recording.control import (
         REQUIRED_IAM_ACTION,
@@ -76,6 +76,7 @@ if TYPE_CHECKING:
 
 _EXPORTS: dict[str, str] = {
     "BridgeDestination": "cdk_recording._handler",
+    "CALL_ANALYTICS_LANGUAGES": "cdk_recording._transcription_options",
     "CHIME_SERVICE_PRINCIPAL": "cdk_recording._storage",
     "CONFIG_ENVIRONMENT_VARIABLE": "cdk_recording._handler",
     "CallNotFoundError": "cdk_recording.control",
@@ -128,6 +129,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "CALL_ANALYTICS_LANGUAGES",
     "CHIME_SERVICE_PRINCIPAL",
     "CONFIG_ENVIRONMENT_VARIABLE",
     "DEFAULT_PACKS",

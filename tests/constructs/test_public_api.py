@@ -33,6 +33,7 @@ def test_composed_construct_and_parts_are_exported() -> None:
         "RecordingControl",
         "RecordingTranscription",
         "TranscriptionOptions",
+        "CALL_ANALYTICS_LANGUAGES",
         "RetentionClass",
         "RecordingAccessTrail",
         "apply_compliance",
