@@ -13,6 +13,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -288,6 +289,23 @@ def test_the_command_prints_the_transcript_record(capsys: pytest.CaptureFixture[
     assert "4111" not in section
     assert f"{AVAILABLE} " in section
     assert "transcription problems: none" in section
+
+
+def test_the_documented_transcription_section_is_what_the_command_prints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # docs/simulator.md shows the section for the default call; a change of job names, keys or
+    # wording must change the page too.
+    page = (Path(__file__).parents[2] / "docs" / "simulator.md").read_text(encoding="utf-8")
+    blocks = [
+        block.split("\n", 1)[1]
+        for block in page.split("```")
+        if block.startswith("text\ntranscription (")
+    ]
+    assert len(blocks) == 1
+    assert main(["simulate", "--transcribe"]) == 0
+    out = capsys.readouterr().out
+    assert blocks[0] in out
 
 
 def test_the_command_fails_a_job_and_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
