@@ -34,7 +34,6 @@ __all__ = [
     "retention_policy",
     "retention_statements",
     "validate_retention_classes",
-    "warn_default_retention_of_own_bucket",
     "warn_ineffective_delete_after",
 ]
 
@@ -301,26 +300,3 @@ class RetentionAtArrivalCheck:
                 "storage so that retention is applied per recording at arrival instead, or test "
                 "a live call before relying on it",
             )
-
-
-def warn_default_retention_of_own_bucket(storage: Construct, bucket: s3.IBucket) -> None:
-    """Warn at synth when the bucket passed as ``bucket`` (defined in this app) has a default
-    Object Lock retention: the Chime service's PutObject then needs a ``Content-MD5`` or checksum
-    header, which AWS does not document that it sends. An imported bucket cannot be inspected; the
-    README says to check it."""
-    cfn = bucket.node.default_child
-    if not isinstance(cfn, s3.CfnBucket):
-        return
-    config = cdk.Stack.of(cfn).resolve(cfn.object_lock_configuration)
-    rule = config.get("rule") if isinstance(config, dict) else None
-    if not isinstance(rule, dict) or "defaultRetention" not in rule:
-        return
-    cdk.Annotations.of(storage).add_warning_v2(
-        "cdk-recording:storage:own-bucket-default-retention",
-        f"the bucket {bucket.node.path} has a default Object Lock retention: S3 then rejects any "
-        "PutObject without a Content-MD5 or x-amz-checksum-* header, and AWS does not document "
-        "that the Chime service sends one, so recording delivery depends on undocumented "
-        "behaviour (every recording could fail with NoAccessToDestination). Remove the default "
-        "retention (keep Object Lock enabled) and let the arrival processor lock each recording "
-        "(object_lock_mode on a bucket this construct defines), or test a live call first",
-    )

@@ -16,6 +16,11 @@ from constructs import Construct
 
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import TRANSCRIPTS_PREFIX
+from cdk_recording._delivery_checks import (
+    warn_default_retention_of_own_bucket,
+    warn_kms_delivery,
+    warn_object_ownership_of_own_bucket,
+)
 from cdk_recording._lifecycle import (
     DEFAULT_TRANSITIONS,
     RecordingTransition,
@@ -31,7 +36,6 @@ from cdk_recording._retention import (
     retention_policy,
     retention_statements,
     validate_retention_classes,
-    warn_default_retention_of_own_bucket,
     warn_ineffective_delete_after,
 )
 from cdk_recording._storage_policy import (
@@ -284,6 +288,7 @@ class RecordingStorage(Construct):
             """The key recordings are encrypted with, where there is a customer managed one."""
             self.owns_bucket = False
             warn_default_retention_of_own_bucket(self, bucket)
+            warn_object_ownership_of_own_bucket(self, bucket)
         else:
             policy = removal_policy or cdk.RemovalPolicy.RETAIN
             use_kms = encryption is RecordingEncryption.KMS or encryption_key is not None
@@ -375,6 +380,8 @@ class RecordingStorage(Construct):
                     "account.",
                 )
 
+        if self.encryption_key is not None:
+            warn_kms_delivery(self, self.encryption_key)
         self._account = stack.account
         self._partition = stack.partition
         if object_lock_mode is not None:

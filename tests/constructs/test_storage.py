@@ -249,12 +249,79 @@ def test_imported_bucket_warns_with_the_statement_to_add() -> None:
 
 def test_brought_bucket_in_the_stack_gets_the_statements() -> None:
     stack = make_stack()
-    bucket = s3.Bucket(stack, "Mine")
+    bucket = s3.Bucket(stack, "Mine", object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED)
     storage = RecordingStorage(stack, "Storage", bucket=bucket)
     storage.allow_sip_media_application(SMA_ARN)
     template = Template.from_stack(stack)
     assert len(_statements(template, "ChimeSmaWritesRecordings")) == 1
     assert not Annotations.from_stack(stack).find_warning("*", Match.any_value())
+
+
+def _delivery_warnings(stack: cdk.Stack, warning_id: str) -> list[str]:
+    return [
+        message.entry.data
+        for message in Annotations.from_stack(stack).find_warning(
+            "/TestStack/Storage", Match.string_like_regexp(warning_id)
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "ownership", [None, s3.ObjectOwnership.BUCKET_OWNER_ENFORCED], ids=["s3-default", "enforced"]
+)
+def test_a_bucket_of_your_own_that_enforces_ownership_is_warned_about(
+    ownership: s3.ObjectOwnership | None,
+) -> None:
+    # S3's default (no OwnershipControls) is BucketOwnerEnforced: any ACL but
+    # bucket-owner-full-control is refused, and the service's ACL is undocumented.
+    stack = make_stack()
+    bucket = s3.Bucket(stack, "Mine", object_ownership=ownership)
+    RecordingStorage(stack, "Storage", bucket=bucket)
+    [text] = _delivery_warnings(stack, "cdk-recording:storage:own-bucket-object-ownership")
+    assert "TestStack/Mine" in text
+    assert "BUCKET_OWNER_PREFERRED" in text
+    assert "AWS does not document which ACL" in text
+
+
+@pytest.mark.parametrize(
+    "ownership", [s3.ObjectOwnership.BUCKET_OWNER_PREFERRED, s3.ObjectOwnership.OBJECT_WRITER]
+)
+def test_a_bucket_of_your_own_that_accepts_acls_is_not_warned_about(
+    ownership: s3.ObjectOwnership,
+) -> None:
+    stack = make_stack()
+    bucket = s3.Bucket(stack, "Mine", object_ownership=ownership)
+    RecordingStorage(stack, "Storage", bucket=bucket)
+    assert _delivery_warnings(stack, "object-ownership") == []
+
+
+def test_the_storage_bucket_has_no_ownership_or_kms_warning() -> None:
+    stack = make_stack()
+    RecordingStorage(stack, "Storage")
+    assert not Annotations.from_stack(stack).find_warning("*", Match.any_value())
+
+
+def test_sse_kms_storage_warns_that_delivery_is_undocumented() -> None:
+    stack = make_stack()
+    RecordingStorage(stack, "Storage", encryption=RecordingEncryption.KMS)
+    [text] = _delivery_warnings(stack, "cdk-recording:storage:kms-delivery")
+    assert "TestStack/Storage/Key" in text
+    assert "only into SSE-S3 buckets" in text
+    assert "NoAccessToDestination" in text
+
+
+def test_a_bucket_of_your_own_with_a_key_warns_that_delivery_is_undocumented() -> None:
+    stack = make_stack()
+    key = kms.Key(stack, "OwnKey")
+    bucket = s3.Bucket(
+        stack,
+        "Mine",
+        encryption_key=key,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+    )
+    RecordingStorage(stack, "Storage", bucket=bucket)
+    [text] = _delivery_warnings(stack, "cdk-recording:storage:kms-delivery")
+    assert "TestStack/OwnKey" in text
 
 
 def test_imported_key_warns_with_the_key_statement() -> None:
