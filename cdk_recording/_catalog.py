@@ -464,6 +464,11 @@ class RecordingCatalog(Construct):
         """Recordings locked for the longest class, untagged: the call's numbers were incomplete."""
         return self.metric("RetentionClassDefaulted", **options)
 
+    def metric_retention_deferred(self, **options: Any) -> cloudwatch.Metric:
+        """Recordings handed back once because their call had not ended in the catalog (retention
+        classes only): each comes back a minute later, to be classified by the call's numbers."""
+        return self.metric("RetentionDeferred", **options)
+
     def metric_recording_after_erasure(self, **options: Any) -> cloudwatch.Metric:
         """Recordings that arrived after their call was erased: run the erasure again."""
         return self.metric("RecordingAfterErasure", **options)

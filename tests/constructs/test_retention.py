@@ -465,6 +465,7 @@ def test_the_catalog_exposes_the_retention_metrics() -> None:
     catalog = RecordingCatalog(stack, "Catalog", storage=storage, application="app")
     assert catalog.metric_retention_failed().metric_name == "RetentionFailed"
     assert catalog.metric_recording_after_erasure().metric_name == "RecordingAfterErasure"
+    assert catalog.metric_retention_deferred().metric_name == "RetentionDeferred"
     defaulted = catalog.metric_retention_class_defaulted()
     assert defaulted.metric_name == "RetentionClassDefaulted"
     assert defaulted.dimensions == {"Application": "app"}

@@ -133,7 +133,7 @@ def s3_event(
     return event
 
 
-def sqs_batch(*bodies: str | Mapping[str, Any]) -> dict[str, Any]:
+def sqs_batch(*bodies: str | Mapping[str, Any], receive_count: int = 1) -> dict[str, Any]:
     """An SQS event for Lambda; mapping bodies are JSON-encoded as EventBridge does."""
     return {
         "Records": [
@@ -141,7 +141,7 @@ def sqs_batch(*bodies: str | Mapping[str, Any]) -> dict[str, Any]:
                 "messageId": str(uuid.uuid4()),
                 "receiptHandle": "AQEB-test",
                 "body": body if isinstance(body, str) else json.dumps(body),
-                "attributes": {"ApproximateReceiveCount": "1"},
+                "attributes": {"ApproximateReceiveCount": str(receive_count)},
                 "messageAttributes": {},
                 "eventSource": "aws:sqs",
                 "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:recording-arrivals",

@@ -7,11 +7,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from moto import mock_aws
 from recording_processor._config import ProcessorConfig
-from recording_processor._retention import RetentionApplier
+from recording_processor._process import DEFER_SECONDS
+from recording_processor._retention import RetentionApplier, RetentionPolicy
 
 from tests.processor.conftest import (
     BUCKET,
@@ -156,7 +159,8 @@ def test_a_call_not_yet_ended_is_defaulted_although_a_number_is_known(
         Item={"pk": f"TX#{TRANSACTION_ID}", "sk": "CALL", "fromNumber": SUPPORT_NUMBER}
     )
     key, version, event = _deliver(aws)
-    assert run(sqs_batch(event), _runtime(aws, s3, output)) == []
+    # The second receive: the first was deferred (below) and the call has still not ended.
+    assert run(sqs_batch(event, receive_count=2), _runtime(aws, s3, output)) == []
     _, until, created = _lock(aws, key, version)
     assert until == created + timedelta(days=2555)
     assert _tags(aws, key, version) == []
@@ -165,6 +169,91 @@ def test_a_call_not_yet_ended_is_defaulted_although_a_number_is_known(
     assert item["retentionClass"] == "trading"
     assert item["retentionDefaulted"] is True
     assert output.metric_values("RetentionClassDefaulted") == [1]
+    assert output.metric_values("RetentionDeferred") == []
+
+
+def _open_call(aws: Aws) -> None:
+    # The call item as the facts consumer leaves it during the call: a number, no endedAt yet.
+    aws.table.put_item(
+        Item={"pk": f"TX#{TRANSACTION_ID}", "sk": "CALL", "fromNumber": SUPPORT_NUMBER}
+    )
+
+
+def test_the_first_receive_of_a_call_not_yet_ended_is_deferred_untouched(
+    locked: tuple[Aws, LockedS3], output: Output
+) -> None:
+    aws, s3 = locked
+    _open_call(aws)
+    key, version, event = _deliver(aws)
+    batch = sqs_batch(event)
+    assert run(batch, _runtime(aws, s3, output)) == [batch["Records"][0]["messageId"]]
+    # Nothing read, locked, tagged or cataloged; counted and logged.
+    assert _lock(aws, key, version)[:2] == (None, None)
+    assert _tags(aws, key, version) == []
+    assert aws.recording_item() is None
+    assert output.metric_values("RetentionDeferred") == [1]
+    assert output.metric_values("ProcessorFailed") == []
+    assert any("deferred" in line.get("message", "") for line in output.logs)
+
+
+def test_a_deferred_record_is_classified_once_the_call_has_ended(
+    locked: tuple[Aws, LockedS3], output: Output
+) -> None:
+    aws, s3 = locked
+    _open_call(aws)
+    key, version, event = _deliver(aws)
+    assert len(run(sqs_batch(event), _runtime(aws, s3, output))) == 1
+    # The hangup fact lands; the record comes back (receive 2) and gets the support class.
+    _call(aws, fromNumber=SUPPORT_NUMBER)
+    assert run(sqs_batch(event, receive_count=2), _runtime(aws, s3, output)) == []
+    _, until, created = _lock(aws, key, version)
+    assert until == created + timedelta(days=90)
+    assert _tags(aws, key, version) == [{"Key": "retention-class", "Value": "support"}]
+    item = aws.recording_item()
+    assert item is not None
+    assert item["retentionClass"] == "support"
+    assert "retentionDefaulted" not in item
+
+
+@pytest.mark.parametrize("receive_count", [None, "x", "99999999999"])
+def test_an_unknown_receive_count_never_defers(
+    locked: tuple[Aws, LockedS3], output: Output, receive_count: str | None
+) -> None:
+    aws, s3 = locked
+    _open_call(aws)
+    _, _, event = _deliver(aws)
+    batch = sqs_batch(event)
+    attributes = batch["Records"][0]["attributes"]
+    if receive_count is None:
+        del attributes["ApproximateReceiveCount"]
+    else:
+        attributes["ApproximateReceiveCount"] = receive_count
+    assert run(batch, _runtime(aws, s3, output)) == []
+    assert aws.recording_item()["retentionDefaulted"] is True  # type: ignore[index]
+
+
+def test_without_classes_a_call_not_yet_ended_is_not_deferred(
+    locked: tuple[Aws, LockedS3], output: Output
+) -> None:
+    aws, s3 = locked
+    _open_call(aws)
+    _, _, event = _deliver(aws)
+    policy = RetentionPolicy(mode="GOVERNANCE", classes=(), default_days=30)
+    config = ProcessorConfig(**{**CONFIG.__dict__, "retention": policy})
+    runtime = make_runtime(aws, output, s3=s3, config=config)
+    assert run(sqs_batch(event), runtime) == []
+    assert aws.recording_item()["retentionClass"] == "default"  # type: ignore[index]
+    assert output.metric_values("RetentionDeferred") == []
+
+
+def test_an_erased_call_is_not_deferred(locked: tuple[Aws, LockedS3], output: Output) -> None:
+    aws, s3 = locked
+    aws.table.put_item(
+        Item={"pk": f"TX#{TRANSACTION_ID}", "sk": "CALL", "erasedAt": "2026-11-24T12:05:00.000Z"}
+    )
+    _, _, event = _deliver(aws)
+    assert run(sqs_batch(event), _runtime(aws, s3, output)) == []
+    assert aws.recording_item()["afterErasure"] is True  # type: ignore[index]
 
 
 def test_an_existing_later_retention_is_never_shortened(
@@ -390,3 +479,54 @@ def test_after_an_erasure_without_object_lock_the_recording_is_still_not_announc
     assert "retentionClass" not in item
     assert aws.emitted() == []
     assert output.metric_values("RecordingAfterErasure") == [1]
+
+
+# -- the deferred record's visibility -----------------------------------------------------------
+
+
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/recording-arrivals"
+
+
+def _stubbed_sqs() -> tuple[Any, Stubber]:
+    client = boto3.session.Session().client("sqs", region_name="us-east-1")
+    return client, Stubber(client)
+
+
+def test_a_deferred_record_comes_back_after_defer_seconds(
+    locked: tuple[Aws, LockedS3], output: Output
+) -> None:
+    aws, s3 = locked
+    _open_call(aws)
+    _, _, event = _deliver(aws)
+    batch = sqs_batch(event)
+    sqs, stubber = _stubbed_sqs()
+    stubber.add_response(
+        "get_queue_url",
+        {"QueueUrl": QUEUE_URL},
+        {"QueueName": "recording-arrivals", "QueueOwnerAWSAccountId": "123456789012"},
+    )
+    stubber.add_response(
+        "change_message_visibility",
+        {},
+        {"QueueUrl": QUEUE_URL, "ReceiptHandle": "AQEB-test", "VisibilityTimeout": DEFER_SECONDS},
+    )
+    with stubber:
+        failed = run(batch, _runtime(aws, s3, output, sqs=sqs))
+    stubber.assert_no_pending_responses()
+    assert failed == [batch["Records"][0]["messageId"]]
+
+
+def test_a_visibility_that_cannot_be_shortened_still_hands_the_record_back(
+    locked: tuple[Aws, LockedS3], output: Output
+) -> None:
+    aws, s3 = locked
+    _open_call(aws)
+    _, _, event = _deliver(aws)
+    batch = sqs_batch(event)
+    sqs, stubber = _stubbed_sqs()
+    stubber.add_client_error("get_queue_url", "AccessDenied", "denied", http_status_code=403)
+    with stubber:
+        failed = run(batch, _runtime(aws, s3, output, sqs=sqs))
+    assert failed == [batch["Records"][0]["messageId"]]
+    warnings = [line for line in output.logs if line.get("level") == "WARNING"]
+    assert any("visibility timeout" in line["message"] for line in warnings)

@@ -11,7 +11,11 @@ The steps, each of which may end the record:
 4. Stream the version once for its SHA-256 and WAV header (a non-WAV is cataloged as
    ``format: unknown`` with a warning).
 5. With a retention policy: classify the call by its numbers as cataloged so far (complete only
-   once the call item has ``endedAt``) and lock this version (:mod:`~recording_processor._retention`);
+   once the call item has ``endedAt``) and lock this version (:mod:`~recording_processor._retention`).
+   With retention classes, a record whose call has not ended in the catalog is deferred once,
+   before step 3 (``deferred``: the handler hands it back to the queue for
+   :data:`DEFER_SECONDS`), since the call's facts usually land moments later; on a later receive
+   it is classified with what is known (``retentionDefaulted``);
    with ``legalHold`` on the call item, put a legal hold on it too. A transient failure retries the
    record before anything is cataloged; a request S3 refuses for good is cataloged as
    ``retentionFailed``. A call already erased (``erasedAt`` on the call item) gets no lock (so the
@@ -69,12 +73,25 @@ from recording_processor._store import CatalogStore
 from recording_processor._telemetry import Logger, Metrics
 from recording_processor._wav import WavHeaderError, WavInfo, parse_wav_header
 
-__all__ = ["MAX_COMMIT_ATTEMPTS", "Outcome", "Services", "process_body"]
+__all__ = [
+    "DEFER_RECEIVES",
+    "DEFER_SECONDS",
+    "MAX_COMMIT_ATTEMPTS",
+    "Outcome",
+    "Services",
+    "process_body",
+]
 
 #: Reads and conditional writes tried before a contended record is handed back to the queue.
 MAX_COMMIT_ATTEMPTS = 4
 
-Status = Literal["delivered", "event-sent", "duplicate", "stale", "ignored", "failed"]
+#: Receives before which a record of a call not yet ended is deferred (only the first): the
+#: redrive policy's 5 receives leave 4 for transient failures.
+DEFER_RECEIVES = 2
+#: How long a deferred record stays invisible: time for the call's facts to land.
+DEFER_SECONDS = 60
+
+Status = Literal["delivered", "event-sent", "duplicate", "stale", "ignored", "failed", "deferred"]
 
 
 @dataclass(frozen=True)
@@ -107,11 +124,16 @@ class _Run:
         self.log = log
 
 
-def process_body(body: object, services: Services, log: Logger) -> Outcome:
-    """Process one SQS record body; never raises."""
+def process_body(
+    body: object, services: Services, log: Logger, *, receive_count: int | None = None
+) -> Outcome:
+    """Process one SQS record body; never raises.
+
+    ``receive_count`` is the record's ``ApproximateReceiveCount``; None (unknown) never defers.
+    """
     run = _Run(log)
     try:
-        return _process(body, services, run)
+        return _process(body, services, run, receive_count)
     except Unprocessable as ignored:
         run.log.warning("object ignored", reason=ignored.reason, detail=str(ignored))
         services.metrics.emit(
@@ -146,7 +168,7 @@ def process_body(body: object, services: Services, log: Logger) -> Outcome:
         return Outcome("failed", retry=True, reason="unexpected")
 
 
-def _process(body: object, services: Services, run: _Run) -> Outcome:
+def _process(body: object, services: Services, run: _Run, receive_count: int | None) -> Outcome:
     if not isinstance(body, str):
         raise Unprocessable("malformed-body", "the SQS record has no text body")
     config = services.config
@@ -164,6 +186,14 @@ def _process(body: object, services: Services, run: _Run) -> Outcome:
     if not verdict.writes:
         return _settled(verdict, existing, event, services, run.log)
 
+    if _awaits_call_end(services, key.transaction_id, receive_count):
+        run.log.info(
+            "the call has not ended in the catalog: the record is deferred so that the call's "
+            "numbers decide its retention class",
+            deferSeconds=DEFER_SECONDS,
+        )
+        services.metrics.emit({"RetentionDeferred": (1, "Count")}, **_ids(run.log))
+        return Outcome("deferred", retry=True, reason="call-not-ended")
     delivery = _read_delivery(event, key, version_id, services, run.log)
     attributes = recording_attributes(delivery, services.clock())
     call = services.store.get(call_key(key.transaction_id))
@@ -190,6 +220,18 @@ def _process(body: object, services: Services, run: _Run) -> Outcome:
         return Outcome("delivered")
     _announce(attributes, event, services, run.log)
     return Outcome("delivered")
+
+
+def _awaits_call_end(services: Services, transaction_id: str, receive_count: int | None) -> bool:
+    """Whether to defer a record: retention classes to choose from, the record's first receive,
+    and a call the catalog does not show as ended (nor erased)."""
+    policy = services.config.retention
+    if policy is None or not policy.classes:
+        return False  # without classes the call's numbers decide nothing
+    if receive_count is None or receive_count >= DEFER_RECEIVES:
+        return False
+    call = services.store.get(call_key(transaction_id)) or {}
+    return not isinstance(call.get("endedAt"), str) and call.get("erasedAt") is None
 
 
 def _settled(

@@ -6,7 +6,9 @@ with ``ReportBatchItemFailures``. :func:`handler` receives an SQS batch whose re
 EventBridge events, and returns ``{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}``
 naming only the records that failed transiently. It never raises: a record that can never be
 processed is logged, counted (``ObjectIgnored``) and dropped; an exception would make SQS deliver
-the whole batch again.
+the whole batch again. A record deferred until its call has ended (retention classes) is named too,
+after its visibility timeout has been shortened to ``DEFER_SECONDS`` (best effort: otherwise it comes
+back after the queue's own visibility timeout).
 
 Two more entry points share the package and the catalog (``docs/catalog.md``):
 
@@ -36,7 +38,7 @@ from botocore.config import Config
 from recording_processor._config import CatalogConfig, ConfigError, ProcessorConfig
 from recording_processor._ingest import FactsServices, process_facts
 from recording_processor._ledger import Timing
-from recording_processor._process import Services, process_body
+from recording_processor._process import DEFER_SECONDS, Outcome, Services, process_body
 from recording_processor._publish import EventPublisher
 from recording_processor._retention import RetentionApplier
 from recording_processor._s3 import RecordingObjects
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
 
 __all__ = [
     "BatchItemFailure",
@@ -104,6 +107,8 @@ class Runtime:
     :param clock: the wall clock (UTC). Default: :func:`datetime.now`.
     :param write: where log lines and EMF documents go. Default: stdout.
     :param log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``. Default: ``INFO``.
+    :param sqs: SQS client (shortens the visibility of a deferred record). Default: a boto3 client
+        in Lambda; None keeps the queue's visibility timeout.
     """
 
     config: ProcessorConfig
@@ -113,6 +118,7 @@ class Runtime:
     clock: Callable[[], datetime] = _now
     write: Callable[[str], object] = field(default=_stdout)
     log_level: str = "INFO"
+    sqs: SQSClient | None = None
 
     def services(self) -> Services:
         policy = self.config.retention
@@ -179,6 +185,7 @@ def _lambda_runtime() -> Runtime:
         dynamodb=boto3.client("dynamodb", config=_CLIENT_CONFIG),
         events=boto3.client("events", config=_CLIENT_CONFIG),
         log_level=os.environ.get("LOG_LEVEL", "INFO"),
+        sqs=boto3.client("sqs", config=_CLIENT_CONFIG),
     )
 
 
@@ -204,7 +211,16 @@ def handler(
         return _misconfigured(records, request_id, error, "ProcessorFailed")
     services = runtime.services()
     log = Logger(runtime.write, {"requestId": request_id}, runtime.log_level, runtime.clock)
-    return _batch(records, log, lambda body, record_log: process_body(body, services, record_log))
+
+    def arrive(record: Mapping[str, Any], record_log: Logger) -> Outcome:
+        outcome = process_body(
+            record.get("body"), services, record_log, receive_count=_receive_count(record)
+        )
+        if outcome.status == "deferred":
+            _defer(runtime.sqs, record, record_log)
+        return outcome
+
+    return _batch(records, log, arrive)
 
 
 def facts_handler(
@@ -219,7 +235,11 @@ def facts_handler(
         return _misconfigured(records, request_id, error, "ProcessorFailed")
     services = runtime.facts_services()
     log = Logger(runtime.write, {"requestId": request_id}, runtime.log_level, runtime.clock)
-    return _batch(records, log, lambda body, record_log: process_facts(body, services, record_log))
+    return _batch(
+        records,
+        log,
+        lambda record, record_log: process_facts(record.get("body"), services, record_log),
+    )
 
 
 def sweep_handler(
@@ -248,7 +268,7 @@ def sweep_handler(
 def _batch(
     records: list[Mapping[str, Any]],
     log: Logger,
-    process: Callable[[object, Logger], _Outcome],
+    process: Callable[[Mapping[str, Any], Logger], _Outcome],
 ) -> BatchResponse:
     failures: list[BatchItemFailure] = []
     counts: dict[str, int] = {}
@@ -264,7 +284,7 @@ def _batch(
             # would make Lambda fail the whole batch instead.
             record_log.error("SQS record without a messageId; skipped")
             continue
-        outcome = process(record.get("body"), record_log)
+        outcome = process(record, record_log)
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
         if outcome.retry:
             failures.append({"itemIdentifier": message_id})
@@ -289,6 +309,37 @@ def _misconfigured(
             {"itemIdentifier": str(r["messageId"])} for r in records if r.get("messageId")
         ]
     }
+
+
+def _receive_count(record: Mapping[str, Any]) -> int | None:
+    attributes = record.get("attributes")
+    count = attributes.get("ApproximateReceiveCount") if isinstance(attributes, Mapping) else None
+    if isinstance(count, str) and count.isascii() and count.isdigit() and len(count) < 10:
+        return int(count)
+    return None
+
+
+def _defer(sqs: SQSClient | None, record: Mapping[str, Any], log: Logger) -> None:
+    """Make the record visible again after ``DEFER_SECONDS``; on any failure it comes back after
+    the queue's visibility timeout instead (later, never lost)."""
+    source = record.get("eventSourceARN")
+    handle = record.get("receiptHandle")
+    parts = source.split(":") if isinstance(source, str) else []
+    if sqs is None or len(parts) != 6 or not isinstance(handle, str) or not handle:
+        log.warning("deferred for the queue's visibility timeout (no queue to shorten it on)")
+        return
+    try:
+        url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+        sqs.change_message_visibility(
+            QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=DEFER_SECONDS
+        )
+    except Exception as error:  # best effort: the record is already handed back either way
+        log.warning(
+            "could not shorten the deferred record's visibility; it comes back after the "
+            "queue's visibility timeout",
+            errorType=type(error).__name__,
+            detail=str(error),
+        )
 
 
 def _list(value: object) -> list[Any]:
