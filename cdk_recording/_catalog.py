@@ -59,6 +59,8 @@ _PENDING_INDEX = "byPending"
 
 #: Receives before a message goes to the dead-letter queue.
 _MAX_RECEIVES = 5
+#: The shortest ``missing_after`` with retention classes: it covers a deferred recording's wait.
+_DEFERRAL_GRACE_MINUTES = 15
 #: The arrival processor hashes the whole object: up to about 500 MB for a 4-hour stereo call.
 _ARRIVAL_TIMEOUT = cdk.Duration.minutes(2)
 _ARRIVAL_MEMORY_MB = 512
@@ -95,7 +97,8 @@ class RecordingCatalog(Construct):
         :param event_bus: where ``Recording Available`` and ``Recording Missing`` go. Default: the
             account's default bus.
         :param missing_after: how long after a call ends its recording may take to arrive before
-            it is reported missing. Default: 15 minutes (1 minute to 24 hours).
+            it is reported missing. Default: 15 minutes (1 minute to 24 hours; at least 15
+            minutes when the storage has retention classes).
         :param max_call_duration: the longest call expected; a recording whose end was never
             reported is awaited this long after it started, plus ``missing_after``. Default: 24
             hours (1 to 48 hours).
@@ -111,6 +114,15 @@ class RecordingCatalog(Construct):
         problems = Problems()
         grace_minutes = _whole(problems, "missing_after", missing_after, "minutes", 1, 24 * 60)
         max_call_hours = _whole(problems, "max_call_duration", max_call_duration, "hours", 1, 48)
+        if storage.retention_classes and grace_minutes < _DEFERRAL_GRACE_MINUTES:
+            problems.add(
+                "missing_after",
+                missing_after.to_human_string(),
+                f"must be at least {_DEFERRAL_GRACE_MINUTES} minutes with retention_classes: a "
+                "recording whose call has not ended in the catalog is deferred once before it is "
+                "cataloged (about a minute, or the arrival queue's 12-minute visibility timeout), "
+                "and a shorter wait would report it missing meanwhile",
+            )
         problems.raise_if_any(self.node.path)
 
         stack = cdk.Stack.of(self)
@@ -197,13 +209,16 @@ class RecordingCatalog(Construct):
         storage.enable_event_bridge_notifications()
         self.arrival_dead_letter_queue = queue(self, "ArrivalDeadLetters", None, dead_letter=True)
         """Arrival events that failed 5 times: inspect, fix, then redrive them."""
+        # With retention classes the first receive may be a deferral (the call has not ended):
+        # one more receive keeps 5 attempts for real failures.
+        arrival_receives = _MAX_RECEIVES + (1 if storage.retention_classes else 0)
         self.arrival_queue = queue(
             self,
             "ArrivalQueue",
             None,
             visibility=cdk.Duration.seconds(_ARRIVAL_TIMEOUT.to_seconds() * 6),
             dead_letter=sqs.DeadLetterQueue(
-                queue=self.arrival_dead_letter_queue, max_receive_count=_MAX_RECEIVES
+                queue=self.arrival_dead_letter_queue, max_receive_count=arrival_receives
             ),
         )
         """S3 ``Object Created`` events of recordings, waiting for the arrival processor."""

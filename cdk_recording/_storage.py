@@ -16,11 +16,7 @@ from constructs import Construct
 
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import TRANSCRIPTS_PREFIX
-from cdk_recording._delivery_checks import (
-    warn_default_retention_of_own_bucket,
-    warn_kms_delivery,
-    warn_object_ownership_of_own_bucket,
-)
+from cdk_recording._delivery_checks import OwnBucketChecks, warn_kms_delivery
 from cdk_recording._lifecycle import (
     DEFAULT_TRANSITIONS,
     RecordingTransition,
@@ -287,8 +283,9 @@ class RecordingStorage(Construct):
             self.encryption_key: kms.IKey | None = encryption_key or bucket.encryption_key
             """The key recordings are encrypted with, where there is a customer managed one."""
             self.owns_bucket = False
-            warn_default_retention_of_own_bucket(self, bucket)
-            warn_object_ownership_of_own_bucket(self, bucket)
+            cdk.Aspects.of(self).add(
+                OwnBucketChecks(self, bucket, key_known=self.encryption_key is not None)
+            )
         else:
             policy = removal_policy or cdk.RemovalPolicy.RETAIN
             use_kms = encryption is RecordingEncryption.KMS or encryption_key is not None
@@ -381,7 +378,7 @@ class RecordingStorage(Construct):
                 )
 
         if self.encryption_key is not None:
-            warn_kms_delivery(self, self.encryption_key)
+            warn_kms_delivery(self, f"SSE-KMS (key {self.encryption_key.node.path})")
         self._account = stack.account
         self._partition = stack.partition
         if object_lock_mode is not None:

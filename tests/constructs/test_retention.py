@@ -480,3 +480,28 @@ def test_a_final_retention_failure_has_an_alarm_only_with_object_lock() -> None:
 
     assert alarmed(**LOCK)
     assert not alarmed()
+
+
+# -- the deferral of recordings whose call has not ended ----------------------------------------
+
+
+def _arrival_receives(template: Template) -> int:
+    queues = template.find_resources("AWS::SQS::Queue")
+    [arrival] = [q for logical, q in queues.items() if "ArrivalQueue" in logical]
+    return int(arrival["Properties"]["RedrivePolicy"]["maxReceiveCount"])
+
+
+def test_with_classes_the_arrival_queue_keeps_five_attempts_after_a_deferral() -> None:
+    _, with_classes = _with_catalog(retention_classes=[TRADING, SUPPORT], **LOCK)
+    _, without = _with_catalog(**LOCK)
+    assert (_arrival_receives(with_classes), _arrival_receives(without)) == (6, 5)
+
+
+def test_with_classes_missing_after_must_cover_a_deferral() -> None:
+    stack = make_stack()
+    storage = RecordingStorage(stack, "Storage", retention_classes=[TRADING], **LOCK)
+    with pytest.raises(RecordingConfigurationError, match=r"missing_after=.*at least 15 minutes"):
+        RecordingCatalog(stack, "Catalog", storage=storage, missing_after=cdk.Duration.minutes(14))
+    # Without classes nothing is deferred, and a short wait is allowed.
+    plain = RecordingStorage(stack, "Plain", **LOCK)
+    RecordingCatalog(stack, "PlainCatalog", storage=plain, missing_after=cdk.Duration.minutes(5))

@@ -267,7 +267,9 @@ def _delivery_warnings(stack: cdk.Stack, warning_id: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "ownership", [None, s3.ObjectOwnership.BUCKET_OWNER_ENFORCED], ids=["s3-default", "enforced"]
+    "ownership",
+    [None, s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, s3.ObjectOwnership.OBJECT_WRITER],
+    ids=["s3-default", "enforced", "object-writer"],
 )
 def test_a_bucket_of_your_own_that_enforces_ownership_is_warned_about(
     ownership: s3.ObjectOwnership | None,
@@ -283,16 +285,44 @@ def test_a_bucket_of_your_own_that_enforces_ownership_is_warned_about(
     assert "AWS does not document which ACL" in text
 
 
-@pytest.mark.parametrize(
-    "ownership", [s3.ObjectOwnership.BUCKET_OWNER_PREFERRED, s3.ObjectOwnership.OBJECT_WRITER]
-)
-def test_a_bucket_of_your_own_that_accepts_acls_is_not_warned_about(
-    ownership: s3.ObjectOwnership,
-) -> None:
+def test_a_bucket_of_your_own_owned_by_the_bucket_owner_preferred_is_not_warned_about() -> None:
     stack = make_stack()
-    bucket = s3.Bucket(stack, "Mine", object_ownership=ownership)
+    bucket = s3.Bucket(stack, "Mine", object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED)
     RecordingStorage(stack, "Storage", bucket=bucket)
     assert _delivery_warnings(stack, "object-ownership") == []
+
+
+def test_the_own_bucket_is_checked_at_synth_after_the_app_set_it() -> None:
+    # Ownership set on the L1 bucket after the storage was built is what deploys: no warning.
+    stack = make_stack()
+    bucket = s3.Bucket(stack, "Mine")
+    RecordingStorage(stack, "Storage", bucket=bucket)
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    cfn.ownership_controls = s3.CfnBucket.OwnershipControlsProperty(
+        rules=[s3.CfnBucket.OwnershipControlsRuleProperty(object_ownership="BucketOwnerPreferred")]
+    )
+    assert _delivery_warnings(stack, "object-ownership") == []
+
+
+@pytest.mark.parametrize(
+    ("encryption", "algorithm"),
+    [(s3.BucketEncryption.KMS_MANAGED, "aws:kms"), (s3.BucketEncryption.DSSE_MANAGED, "dsse")],
+)
+def test_a_bucket_of_your_own_with_an_aws_managed_kms_key_is_warned_about(
+    encryption: s3.BucketEncryption, algorithm: str
+) -> None:
+    stack = make_stack()
+    bucket = s3.Bucket(
+        stack,
+        "Mine",
+        encryption=encryption,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+    )
+    RecordingStorage(stack, "Storage", bucket=bucket)
+    [text] = _delivery_warnings(stack, "cdk-recording:storage:kms-delivery")
+    assert "TestStack/Mine" in text
+    assert algorithm in text
 
 
 def test_the_storage_bucket_has_no_ownership_or_kms_warning() -> None:

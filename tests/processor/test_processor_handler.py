@@ -561,6 +561,23 @@ def test_invalid_configuration_retries_every_record(
     module._lambda_runtime.cache_clear()
 
 
+def test_the_lambda_runtime_has_an_sqs_client_to_shorten_deferrals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without it every deferred record would wait the queue's 12-minute visibility timeout.
+    module = handler_module
+    monkeypatch.setenv("CATALOG_TABLE", "catalog")
+    monkeypatch.setenv("RECORDING_BUCKET", BUCKET)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    module._lambda_runtime.cache_clear()
+    try:
+        sqs = module._lambda_runtime().sqs
+        assert sqs is not None
+        assert sqs.meta.service_model.service_name == "sqs"
+    finally:
+        module._lambda_runtime.cache_clear()
+
+
 def test_record_without_message_id_is_skipped(runtime: Runtime, output: Output) -> None:
     batch = {"Records": [{"body": "{}"}]}
 

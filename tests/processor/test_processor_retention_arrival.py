@@ -528,5 +528,18 @@ def test_a_visibility_that_cannot_be_shortened_still_hands_the_record_back(
     with stubber:
         failed = run(batch, _runtime(aws, s3, output, sqs=sqs))
     assert failed == [batch["Records"][0]["messageId"]]
-    warnings = [line for line in output.logs if line.get("level") == "WARNING"]
-    assert any("visibility timeout" in line["message"] for line in warnings)
+    [warning] = [line for line in output.logs if line.get("level") == "WARNING"]
+    assert warning["message"].startswith("could not shorten the deferred record's visibility")
+    assert warning["errorType"] == "ClientError"
+
+
+def test_a_duplicate_of_a_cataloged_recording_is_settled_not_deferred(
+    locked: tuple[Aws, LockedS3], output: Output
+) -> None:
+    aws, s3 = locked
+    _open_call(aws)
+    _, _, event = _deliver(aws)
+    # Cataloged on a second receive (defaulted), then the same event again on a first receive.
+    assert run(sqs_batch(event, receive_count=2), _runtime(aws, s3, output)) == []
+    assert run(sqs_batch(event), _runtime(aws, s3, output)) == []
+    assert output.metric_values("RetentionDeferred") == []

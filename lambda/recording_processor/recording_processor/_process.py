@@ -85,8 +85,8 @@ __all__ = [
 #: Reads and conditional writes tried before a contended record is handed back to the queue.
 MAX_COMMIT_ATTEMPTS = 4
 
-#: Receives before which a record of a call not yet ended is deferred (only the first): the
-#: redrive policy's 5 receives leave 4 for transient failures.
+#: Receives before which a record of a call not yet ended is deferred (only the first); with
+#: retention classes the construct gives the arrival queue a sixth receive to make up for it.
 DEFER_RECEIVES = 2
 #: How long a deferred record stays invisible: time for the call's facts to land.
 DEFER_SECONDS = 60
