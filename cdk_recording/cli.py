@@ -311,6 +311,12 @@ def _add_simulate(subcommands: Subcommands) -> None:
         action="store_true",
         help="with --transcribe: the stubbed job ends FAILED (Transcription Failed is sent)",
     )
+    parser.add_argument(
+        "--no-job-events",
+        action="store_true",
+        help="with --transcribe: Transcribe's job state change event never comes (it is best "
+        "effort); each round waits its 10-minute timeout, then reads the job's status",
+    )
     parser.set_defaults(run=_run_simulate)
 
 
@@ -339,6 +345,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
     for flag, given in (
         ("--transcription-options", args.transcription_options is not None),
         ("--transcription-fails", args.transcription_fails),
+        ("--no-job-events", args.no_job_events),
     ):
         if given and not args.transcribe:
             raise CommandError(
@@ -361,7 +368,9 @@ def _run_simulate(args: argparse.Namespace) -> int:
                     f"--transcription-options is {options!r}; allowed: a JSON object"
                 )
             transcription = TranscriptionPlan(
-                options=options, job="failed" if args.transcription_fails else "completed"
+                options=options,
+                job="failed" if args.transcription_fails else "completed",
+                events=not args.no_job_events,
             )
         report = simulate(
             args.scenario,

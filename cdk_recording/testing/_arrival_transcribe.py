@@ -3,12 +3,18 @@ moto, with Amazon Transcribe played by a botocore ``Stubber``.
 
 For every ``Recording Available`` event of the call, :func:`transcribe_arrival` runs
 ``recording_processor.transcription.handler.handler`` in the per-recording state machine's order,
-passing each task's output on as Step Functions would: ``plan`` -> ``start`` -> (60 s later)
-``status`` until the job ends -> ``record``; a job that ``FAILED`` goes to ``fail`` with
-``{"Error": "TranscriptionJobFailed", "Cause": <FailureReason>}``, and any task that raises goes to
-``fail`` with the Lambda error (``{"Error": <class>, "Cause": {"errorMessage", "errorType"}}``).
-The catalog is the arrival's moto table, the events go to its bus (and are captured like the
-arrival's), the clock is simulated from the recording's ``deliveredAt``.
+passing each task's output on as Step Functions would: ``plan`` -> ``start`` -> rounds of
+``await`` (the ``.waitForTaskToken`` step: the token is stored on the item) and ``status`` ->
+``record``. The job runs ``polls`` minutes. When it ends within a round, Transcribe's state change
+event reaches the function (``job-event``, the rule's input), which returns the token with
+``SendTaskSuccess`` and so ends the wait at once; with ``events=False`` (the events are best
+effort) each round waits the step's 10-minute timeout instead. A job that ``FAILED`` goes to
+``fail`` with ``{"Error": "TranscriptionJobFailed", "Cause": <FailureReason>}``, and any task that
+raises goes to ``fail`` with the Lambda error (``{"Error": <class>, "Cause": {"errorMessage",
+"errorType"}}``). The catalog is the arrival's moto table, the events go to its bus (and are
+captured like the arrival's), the clock is simulated from the recording's ``deliveredAt``.
+Step Functions' ``SendTaskSuccess`` is a real ``stepfunctions`` client under a ``Stubber``, which
+expects exactly the token and output the state machine would receive.
 
 Transcribe is a real ``transcribe`` client under a ``Stubber``: each ``Start*Job`` is expected
 with exactly the plan's request, and every request and answer is validated against botocore's
@@ -59,8 +65,12 @@ from cdk_recording.testing._transcription_report import (
 
 __all__ = ["parse_transcription_options", "transcribe_arrival"]
 
-#: The state machine's wait between status reads.
+#: How long a ``polls`` unit of a stubbed job lasts: the job runs ``polls`` of them.
 POLL_SECONDS = 60
+#: The per-recording state machine's ``AwaitJobEvent`` timeout (``_transcription_flow``).
+AWAIT_SECONDS = 600
+#: The state machine's round bound (``_transcription_flow.MAX_ROUNDS``).
+MAX_ROUNDS = 30
 
 
 def parse_transcription_options(plan: TranscriptionPlan) -> Any:
@@ -135,6 +145,9 @@ class _Player:
         self.client = session.client(
             "transcribe", endpoint_url=f"https://transcribe.{double.region}.amazonaws.com"
         )
+        self.stepfunctions = session.client(
+            "stepfunctions", endpoint_url=f"https://states.{double.region}.amazonaws.com"
+        )
         self.now = datetime.fromtimestamp(0, UTC)
 
     def _runtime(self, bucket: str, prefix: str) -> Any:
@@ -153,6 +166,7 @@ class _Player:
                 options=self.options,
             ),
             transcribe=self.client,
+            stepfunctions=self.stepfunctions,
             dynamodb=self.double.dynamodb,
             events=self.double.events,
             clock=lambda: self.now,
@@ -188,12 +202,12 @@ class _Player:
         def fail(plan: Mapping[str, Any] | None, error: Mapping[str, Any]) -> None:
             task({"action": "fail", "plan": plan, "error": dict(error), "recording": detail})
 
-        with Stubber(self.client) as stubber:
+        with Stubber(self.client) as stubber, Stubber(self.stepfunctions) as states:
             plan, error = task({"action": "plan", "recording": dict(detail)})
             if error is not None:
                 fail(None, error)
             elif not plan["skip"]:
-                transcript_uri = self._job(plan, recording, stubber, task, fail)
+                transcript_uri = self._job(plan, recording, _Stubs(stubber, states), task, fail)
         rendered = self._rendered(tasks)
         return TranscriptionRun(
             recording=dict(detail),
@@ -207,30 +221,65 @@ class _Player:
         self,
         plan: Mapping[str, Any],
         recording: RecordingRecord | None,
-        stubber: Stubber,
+        stubs: _Stubs,
         task: Any,
         fail: Any,
     ) -> str | None:
-        """start -> status ... -> record or fail; returns where the transcript was put."""
+        """start -> (await, status) rounds -> record or fail; returns where the transcript was
+        put."""
         job = StubbedJob(
             plan,
             self.double.account_id,
             self.double.region,
             sample_rate=8000 if recording is None else recording.sample_rate,
         )
-        stubber.add_response(job.start_method, job.started(self.now), dict(plan["request"]))
+        stubs.transcribe.add_response(
+            job.start_method, job.started(self.now), dict(plan["request"])
+        )
         started, error = task({"action": "start", "plan": plan})
         if error is not None:
             fail(plan, error)
             return None
-        uri = None
-        for poll in range(1, self.plan.polls + 1):
-            self.now += timedelta(seconds=POLL_SECONDS)
-            ended = poll == self.plan.polls
-            if ended and self.plan.job == "completed":
+        ends_at = self.now + timedelta(seconds=POLL_SECONDS * self.plan.polls)
+        token = f"simulated-task-token-{plan['callId']}"
+        uri: str | None = None
+
+        def answer() -> dict[str, Any]:
+            """Transcribe's ``Get*Job`` answer now; the outputs are put when the job ends."""
+            nonlocal uri
+            ended = self.now >= ends_at
+            if ended and self.plan.job == "completed" and uri is None:
                 uri = self._put_outputs(job, recording)
-            answer = job.status(self.now, self.plan if ended else None)
-            stubber.add_response(job.get_method, answer, job.name_param)
+            return job.status(self.now, self.plan if ended else None)
+
+        def returns_token(source: str) -> None:
+            final = "COMPLETED" if self.plan.job == "completed" else "FAILED"
+            output = json.dumps({"status": final, "source": source}, separators=(",", ":"))
+            stubs.states.add_response(
+                "send_task_success", {}, {"taskToken": token, "output": output}
+            )
+
+        for _ in range(MAX_ROUNDS):
+            # AwaitJobEvent: the token is stored, and returned at once if the job has ended.
+            stubs.transcribe.add_response(job.get_method, answer(), job.name_param)
+            if self.now >= ends_at:
+                returns_token("await")
+            waited, error = task(
+                {"action": "await", "taskToken": token, "plan": plan, "job": started}
+            )
+            if error is not None:
+                fail(plan, error)
+                return uri
+            if not waited["woken"]:
+                if self.plan.events and ends_at <= self.now + timedelta(seconds=AWAIT_SECONDS):
+                    # The job ends within the round: its state change event wakes the execution.
+                    self.now = ends_at
+                    answer()
+                    returns_token("event")
+                    task(self._job_event(job, started))
+                else:
+                    self.now += timedelta(seconds=AWAIT_SECONDS)  # States.Timeout
+            stubs.transcribe.add_response(job.get_method, answer(), job.name_param)
             status, error = task(
                 {"action": "status", "jobName": started["jobName"], "jobType": started["jobType"]}
             )
@@ -245,7 +294,21 @@ class _Player:
             if status["status"] == "FAILED":
                 fail(plan, {"Error": "TranscriptionJobFailed", "Cause": status["failureReason"]})
                 return uri
+        fail(plan, {"Error": "TranscriptionTimedOut", "Cause": f"{MAX_ROUNDS} rounds"})
         return uri
+
+    def _job_event(self, job: StubbedJob, started: Mapping[str, Any]) -> dict[str, Any]:
+        """The rule's input for Transcribe's state change event of the ended job."""
+        status = "COMPLETED" if self.plan.job == "completed" else "FAILED"
+        if job.analytics:
+            detail_type = "Call Analytics Job State Change"
+            detail: dict[str, Any] = {"JobName": started["jobName"], "JobStatus": status}
+        else:
+            detail_type = "Transcribe Job State Change"
+            detail = {"TranscriptionJobName": started["jobName"], "TranscriptionJobStatus": status}
+        if status == "FAILED":
+            detail["FailureReason"] = self.plan.failure_reason
+        return {"action": "job-event", "detailType": detail_type, "detail": detail}
 
     def _put_outputs(self, job: StubbedJob, recording: RecordingRecord | None) -> str:
         documents = stand_in_transcript(
@@ -297,6 +360,14 @@ class _Player:
                 for item in response.get("Items", [])
             ]
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stubs:
+    """The stubbed clients of one run: Transcribe, and Step Functions' ``SendTaskSuccess``."""
+
+    transcribe: Stubber
+    states: Stubber
 
 
 def _disagreements(report: CallReport, result: TranscriptionReport) -> list[str]:

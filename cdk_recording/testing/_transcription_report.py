@@ -67,9 +67,12 @@ class TranscriptionPlan:
         ``TranscriptionOptions()`` writes (en-US, Call Analytics, PCI redaction, redacted output only).
     :param job: how the stubbed job ends: ``completed`` (a stand-in transcript is written) or
         ``failed`` (with ``failure_reason``). Default: ``completed``.
-    :param polls: the status read that finds the job ended (1 to 240; the reads before it say
-        ``IN_PROGRESS``). Default: 1.
+    :param polls: how many minutes the job runs after it is started (1 to 240; status reads
+        before then say ``IN_PROGRESS``). Default: 1.
     :param failure_reason: the job's ``FailureReason`` when it fails. Default: ``Injected failure``.
+    :param events: whether Transcribe's state change event for the ended job arrives (it wakes
+        the waiting execution at once); False plays the best-effort events going missing, so each
+        round waits its 10-minute timeout before reading the status. Default: True.
     :raises ValueError: a value out of range (the message names the option, the value and what is
         allowed).
     """
@@ -78,6 +81,7 @@ class TranscriptionPlan:
     job: JobOutcome = "completed"
     polls: int = 1
     failure_reason: str = "Injected failure"
+    events: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.options, Mapping):
@@ -90,6 +94,8 @@ class TranscriptionPlan:
             raise ValueError(f"polls is {self.polls!r}; allowed: an integer from 1 to {MAX_POLLS}")
         if not 1 <= self.polls <= MAX_POLLS:
             raise ValueError(f"polls is {self.polls!r}; allowed: an integer from 1 to {MAX_POLLS}")
+        if not isinstance(self.events, bool):
+            raise ValueError(f"events is {self.events!r}; allowed: True or False")
         if not isinstance(self.failure_reason, str) or not self.failure_reason.strip():
             raise ValueError(
                 f"failure_reason is {self.failure_reason!r}; allowed: a non-empty text"
@@ -248,6 +254,14 @@ def _task_text(task: TranscriptionTask) -> str:
         if not output:
             return "no item written"
         return f"{output.get('sk')} {output.get('status')}"
+    if task.action == "await":
+        stored = "token stored" if output.get("stored") else "token not stored"
+        woken = ", woken at once" if output.get("woken") else ""
+        return f"{stored}, job {output.get('status')}{woken}"
+    if task.action == "job-event":
+        if output.get("woken"):
+            return "the job's state change event returned the token"
+        return f"no execution woken ({output.get('reason')})"
     return str(task.output)
 
 

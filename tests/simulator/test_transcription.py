@@ -90,7 +90,16 @@ def test_stereo_leg_a_of_an_inbound_call_gets_a_call_analytics_job(double: Arriv
     transcription = transcription_of(report)
     [recording] = report.recordings
     [run_] = transcription.runs
-    assert [task.action for task in run_.tasks] == ["plan", "start", "status", "record"]
+    # The machine's order: the wait stores the token, the job's event returns it, then the
+    # status is read and the transcript recorded.
+    assert [task.action for task in run_.tasks] == [
+        "plan",
+        "start",
+        "await",
+        "job-event",
+        "status",
+        "record",
+    ]
     plan = run_.plan
     assert plan is not None
     assert (plan["jobType"], plan["fallbackReason"]) == ("call-analytics", None)
@@ -99,12 +108,16 @@ def test_stereo_leg_a_of_an_inbound_call_gets_a_call_analytics_job(double: Arriv
         {"ChannelId": 1, "ParticipantRole": "AGENT"},
     ]
     assert run_.tasks[1].output["status"] == "QUEUED"
-    assert run_.tasks[2].output["status"] == "COMPLETED"
-    # Step Functions' wait: the status is read 60 s after the start, on the simulated clock.
-    assert (run_.tasks[1].at, run_.tasks[2].at) == (
+    assert run_.tasks[2].output == {"stored": True, "status": "IN_PROGRESS", "woken": False}
+    assert run_.tasks[3].output == {"woken": True, "reason": None}
+    assert run_.tasks[4].output["status"] == "COMPLETED"
+    # The job runs a minute (polls=1); its event wakes the wait then, on the simulated clock.
+    assert [task.at for task in run_.tasks[1:5]] == [
+        "2026-11-24T09:31:40.000Z",
         "2026-11-24T09:31:40.000Z",
         "2026-11-24T09:32:40.000Z",
-    )
+        "2026-11-24T09:32:40.000Z",
+    ]
     item = transcription.item(recording.call_id)
     assert item is not None
     tx = report.transaction_id
@@ -203,7 +216,14 @@ def test_a_failed_job_sends_transcription_failed(double: ArrivalDouble) -> None:
     assert report.ok, report.to_text()
     transcription = transcription_of(report)
     [run_] = transcription.runs
-    assert [task.action for task in run_.tasks] == ["plan", "start", "status", "fail"]
+    assert [task.action for task in run_.tasks] == [
+        "plan",
+        "start",
+        "await",
+        "job-event",
+        "status",
+        "fail",
+    ]
     assert run_.outcome == "failed"
     assert run_.transcript is None
     [recording] = report.recordings
@@ -220,14 +240,32 @@ def test_a_failed_job_sends_transcription_failed(double: ArrivalDouble) -> None:
     assert listed["KeyCount"] == 0
 
 
-def test_the_job_is_polled_until_it_ends(double: ArrivalDouble) -> None:
+def test_the_job_event_wakes_the_wait_when_the_job_ends(double: ArrivalDouble) -> None:
     report = run(double, TranscriptionPlan(polls=3))
     [run_] = transcription_of(report).runs
-    statuses = [(t.at[11:19], t.output["status"]) for t in run_.tasks if t.action == "status"]
-    assert statuses == [
-        ("09:32:40", "IN_PROGRESS"),
-        ("09:33:40", "IN_PROGRESS"),
-        ("09:34:40", "COMPLETED"),
+    steps = [(t.at[11:19], t.action) for t in run_.tasks]
+    assert steps == [
+        ("09:31:40", "plan"),
+        ("09:31:40", "start"),
+        ("09:31:40", "await"),
+        ("09:34:40", "job-event"),
+        ("09:34:40", "status"),
+        ("09:34:40", "record"),
+    ]
+
+
+def test_without_job_events_each_round_waits_its_timeout(double: ArrivalDouble) -> None:
+    # The events are best effort: without them the 10-minute rounds read the status.
+    report = run(double, TranscriptionPlan(polls=15, events=False))
+    assert report.ok, report.to_text()
+    [run_] = transcription_of(report).runs
+    steps = [(t.at[11:19], t.action, (t.output or {}).get("status")) for t in run_.tasks]
+    assert steps[2:] == [
+        ("09:31:40", "await", "IN_PROGRESS"),
+        ("09:41:40", "status", "IN_PROGRESS"),
+        ("09:41:40", "await", "IN_PROGRESS"),
+        ("09:51:40", "status", "COMPLETED"),
+        ("09:51:40", "record", "completed"),
     ]
 
 
@@ -308,6 +346,21 @@ def test_the_documented_transcription_section_is_what_the_command_prints(
     assert blocks[0] in out
 
 
+def test_the_command_without_job_events_reads_the_status_after_the_timeout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["simulate", "--transcribe", "--no-job-events"]) == 0
+    section = capsys.readouterr().out.split("\ntranscription (", 1)[1]
+    assert "job-event" not in section
+    assert "09:31:40.000Z await: token stored, job IN_PROGRESS" in section
+    assert "09:41:40.000Z status: COMPLETED" in section
+
+
+def test_no_job_events_needs_transcribe(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--no-job-events"]) == 2
+    assert "--no-job-events needs --transcribe" in capsys.readouterr().err
+
+
 def test_the_command_fails_a_job_and_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--transcribe", "--transcription-fails", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
@@ -370,6 +423,7 @@ def test_transcription_needs_the_arrival() -> None:
         ({"polls": True}, "polls is True; allowed: an integer from 1 to 240"),
         ({"failure_reason": " "}, "failure_reason is ' '; allowed: a non-empty text"),
         ({"options": []}, "options is \\[\\]; allowed: the TRANSCRIPTION options as a mapping"),
+        ({"events": "yes"}, "events is 'yes'; allowed: True or False"),
     ],
 )
 def test_a_bad_plan_names_the_option(values: Mapping[str, Any], message: str) -> None:
