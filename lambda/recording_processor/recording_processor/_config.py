@@ -8,17 +8,40 @@ from dataclasses import dataclass
 from recording_processor._keys import recording_folder
 from recording_processor._retention import RetentionPolicy, RetentionPolicyError
 
-__all__ = ["CatalogConfig", "ConfigError", "ProcessorConfig"]
+__all__ = [
+    "DEFAULT_APPLICATION",
+    "DEFAULT_BUS",
+    "DEFAULT_NAMESPACE",
+    "CatalogConfig",
+    "ConfigError",
+    "ProcessorConfig",
+    "retention_from_environ",
+]
 
-_DEFAULT_BUS = "default"
-_DEFAULT_NAMESPACE = "CdkRecording"
-_DEFAULT_APPLICATION = "cdk-recording"
+#: ``EVENT_BUS``, ``METRICS_NAMESPACE`` and ``APPLICATION`` when unset (every function).
+DEFAULT_BUS = "default"
+DEFAULT_NAMESPACE = "CdkRecording"
+DEFAULT_APPLICATION = "cdk-recording"
 _DEFAULT_MAX_CALL_HOURS = 24
 _DEFAULT_GRACE_MINUTES = 15
 #: A week: longer than any call the SMA keeps up, short enough to notice a lost recording.
 _MAX_CALL_HOURS_RANGE = (1, 168)
 #: A day: S3 delivers a recording seconds after the call; a larger grace only delays the alarm.
 _GRACE_MINUTES_RANGE = (1, 1440)
+
+
+def retention_from_environ(
+    environ: Mapping[str, str], problems: list[str]
+) -> RetentionPolicy | None:
+    """The ``RETENTION`` policy, None when unset; a malformed one is added to ``problems``."""
+    text = environ.get("RETENTION", "").strip()
+    if not text:
+        return None
+    try:
+        return RetentionPolicy.from_json(text)
+    except RetentionPolicyError as error:
+        problems.append(str(error))
+        return None
 
 
 class ConfigError(ValueError):
@@ -47,9 +70,9 @@ class ProcessorConfig:
     catalog_table: str
     recording_bucket: str
     recording_prefix: str = ""
-    event_bus: str = _DEFAULT_BUS
-    metrics_namespace: str = _DEFAULT_NAMESPACE
-    application: str = _DEFAULT_APPLICATION
+    event_bus: str = DEFAULT_BUS
+    metrics_namespace: str = DEFAULT_NAMESPACE
+    application: str = DEFAULT_APPLICATION
     retention: RetentionPolicy | None = None
 
     @property
@@ -65,22 +88,16 @@ class ProcessorConfig:
             for name in ("CATALOG_TABLE", "RECORDING_BUCKET")
             if not environ.get(name, "").strip()
         ]
-        retention: RetentionPolicy | None = None
-        text = environ.get("RETENTION", "").strip()
-        if text:
-            try:
-                retention = RetentionPolicy.from_json(text)
-            except RetentionPolicyError as error:
-                problems.append(str(error))
+        retention = retention_from_environ(environ, problems)
         if problems:
             raise ConfigError("; ".join(problems))
         return cls(
             catalog_table=environ["CATALOG_TABLE"].strip(),
             recording_bucket=environ["RECORDING_BUCKET"].strip(),
             recording_prefix=environ.get("RECORDING_PREFIX", "").strip().strip("/"),
-            event_bus=environ.get("EVENT_BUS", "").strip() or _DEFAULT_BUS,
-            metrics_namespace=environ.get("METRICS_NAMESPACE", "").strip() or _DEFAULT_NAMESPACE,
-            application=environ.get("APPLICATION", "").strip() or _DEFAULT_APPLICATION,
+            event_bus=environ.get("EVENT_BUS", "").strip() or DEFAULT_BUS,
+            metrics_namespace=environ.get("METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE,
+            application=environ.get("APPLICATION", "").strip() or DEFAULT_APPLICATION,
             retention=retention,
         )
 
@@ -103,9 +120,9 @@ class CatalogConfig:
     """
 
     catalog_table: str
-    event_bus: str = _DEFAULT_BUS
-    metrics_namespace: str = _DEFAULT_NAMESPACE
-    application: str = _DEFAULT_APPLICATION
+    event_bus: str = DEFAULT_BUS
+    metrics_namespace: str = DEFAULT_NAMESPACE
+    application: str = DEFAULT_APPLICATION
     max_call_hours: int = _DEFAULT_MAX_CALL_HOURS
     grace_minutes: int = _DEFAULT_GRACE_MINUTES
 
@@ -126,9 +143,9 @@ class CatalogConfig:
             raise ConfigError("; ".join(problems))
         return cls(
             catalog_table=table,
-            event_bus=environ.get("EVENT_BUS", "").strip() or _DEFAULT_BUS,
-            metrics_namespace=environ.get("METRICS_NAMESPACE", "").strip() or _DEFAULT_NAMESPACE,
-            application=environ.get("APPLICATION", "").strip() or _DEFAULT_APPLICATION,
+            event_bus=environ.get("EVENT_BUS", "").strip() or DEFAULT_BUS,
+            metrics_namespace=environ.get("METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE,
+            application=environ.get("APPLICATION", "").strip() or DEFAULT_APPLICATION,
             max_call_hours=hours,
             grace_minutes=grace,
         )

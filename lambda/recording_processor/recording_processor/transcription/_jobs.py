@@ -100,24 +100,16 @@ class TranscribeJobs:
         :raises TranscribeRejected: refused, or the plan is not a plan to start.
         """
         job_type, name, request = _job_of(plan)
-        try:
-            return self._start(job_type, name, request)
-        except ClientError as error:
-            if error_code(error) != "ConflictException":
-                raise _translated("start", name, error) from error
-        except BotoCoreError as error:
-            raise _client_side("start", name, error) from error
+        started = self._start_unless_named(job_type, name, request)
+        if started is not None:
+            return started
         current = self.status(name, job_type)
         if current["status"] == "FAILED":
             # A failed job holds its name for 90 days: delete it and start again, once.
             self._delete(job_type, name)
-            try:
-                return self._start(job_type, name, request)
-            except ClientError as error:
-                if error_code(error) != "ConflictException":
-                    raise _translated("start", name, error) from error
-            except BotoCoreError as error:
-                raise _client_side("start", name, error) from error
+            started = self._start_unless_named(job_type, name, request)
+            if started is not None:
+                return started
             # Another attempt started it in between: that job is the recording's job now.
             current = self.status(name, job_type)
         return {
@@ -126,6 +118,19 @@ class TranscribeJobs:
             "status": current["status"],
             "alreadyStarted": True,
         }
+
+    def _start_unless_named(
+        self, job_type: str, name: str, request: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The started job, or None when a job of that name exists (``ConflictException``)."""
+        try:
+            return self._start(job_type, name, request)
+        except ClientError as error:
+            if error_code(error) != "ConflictException":
+                raise _translated("start", name, error) from error
+        except BotoCoreError as error:
+            raise _client_side("start", name, error) from error
+        return None
 
     def _start(self, job_type: str, name: str, request: Mapping[str, Any]) -> dict[str, Any]:
         if job_type == CALL_ANALYTICS:

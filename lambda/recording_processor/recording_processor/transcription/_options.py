@@ -26,8 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from recording_processor._config import (
+    DEFAULT_APPLICATION,
+    DEFAULT_BUS,
+    DEFAULT_NAMESPACE,
+    retention_from_environ,
+)
 from recording_processor._keys import recording_folder
-from recording_processor._retention import RetentionPolicy, RetentionPolicyError
+from recording_processor._retention import RetentionPolicy
 
 __all__ = [
     "CALL_ANALYTICS_LANGUAGES",
@@ -283,9 +289,9 @@ class TranscriptionConfig:
     recording_bucket: str
     data_access_role_arn: str
     recording_prefix: str = ""
-    event_bus: str = "default"
-    metrics_namespace: str = "CdkRecording"
-    application: str = "cdk-recording"
+    event_bus: str = DEFAULT_BUS
+    metrics_namespace: str = DEFAULT_NAMESPACE
+    application: str = DEFAULT_APPLICATION
     output_kms_key_id: str | None = None
     options: TranscriptionOptions = TranscriptionOptions()
     retention: RetentionPolicy | None = None
@@ -310,13 +316,7 @@ class TranscriptionConfig:
         except OptionsError as error:
             problems.append(str(error))
             options = TranscriptionOptions()
-        retention: RetentionPolicy | None = None
-        text = environ.get("RETENTION", "").strip()
-        if text:
-            try:
-                retention = RetentionPolicy.from_json(text)
-            except RetentionPolicyError as error:
-                problems.append(str(error))
+        retention = retention_from_environ(environ, problems)
         if problems:
             raise OptionsError("; ".join(problems))
         return cls(
@@ -324,9 +324,9 @@ class TranscriptionConfig:
             recording_bucket=environ["RECORDING_BUCKET"].strip(),
             data_access_role_arn=role,
             recording_prefix=environ.get("RECORDING_PREFIX", "").strip().strip("/"),
-            event_bus=environ.get("EVENT_BUS", "").strip() or "default",
-            metrics_namespace=environ.get("METRICS_NAMESPACE", "").strip() or "CdkRecording",
-            application=environ.get("APPLICATION", "").strip() or "cdk-recording",
+            event_bus=environ.get("EVENT_BUS", "").strip() or DEFAULT_BUS,
+            metrics_namespace=environ.get("METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE,
+            application=environ.get("APPLICATION", "").strip() or DEFAULT_APPLICATION,
             output_kms_key_id=environ.get("OUTPUT_KMS_KEY_ID", "").strip() or None,
             options=options,
             retention=retention,

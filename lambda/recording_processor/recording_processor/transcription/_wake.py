@@ -41,6 +41,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from recording_processor._errors import Transient, error_code
 from recording_processor._keys import KeyFormatError, iso_utc, parse_recording_key, recording_folder
 from recording_processor.transcription._plan import CALL_ANALYTICS, STANDARD, transcript_key
+from recording_processor.transcription._record import STARTED
 
 __all__ = [
     "FINISHED",
@@ -66,7 +67,6 @@ STALE_TOKEN_CODES: Final = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesN
 _RETRYABLE_CODES: Final = frozenset(
     {"ThrottlingException", "ServiceUnavailable", "InternalServerError", "KmsThrottlingException"}
 )
-_STARTED: Final = "started"
 _JOB_NAME: Final = re.compile(r"(?P<stem>[0-9a-zA-Z._-]+)_[0-9a-f]{16}")
 _MAX_TOKEN = 2048
 _SERIALIZER = TypeSerializer()
@@ -153,7 +153,7 @@ class TaskTokens:
                         ":token": token,
                         ":now": iso_utc(now),
                         ":job": plan["jobName"],
-                        ":started": _STARTED,
+                        ":started": STARTED,
                     }
                 ),
             )
