@@ -13,7 +13,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_recording._catalog_queues import ESM_REASON
 from cdk_recording._compliance import acknowledge
 from cdk_recording._defaults import HANDLER_ARCHITECTURE, HANDLER_RUNTIME
 from cdk_recording._logs import encrypted_log_group, function_role
@@ -92,24 +91,6 @@ def processor_function(
         ],
         NO_RESERVATION,
     )
-    if name != "Sweep":
-        acknowledge(
-            function,
-            [
-                "HIPAA.Security::HIPAA.Security-LambdaDLQ",
-                "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
-                "Serverless::Serverless-LambdaDLQ",
-            ],
-            "Invoked by an SQS event source mapping (synchronously); failed messages go to the "
-            "queue's own dead-letter queue after 5 receives, which a Lambda DLQ would not see.",
-        )
-        for mapping in function.node.children:
-            if isinstance(mapping, lambda_.EventSourceMapping):
-                acknowledge(
-                    mapping,
-                    ["Serverless::Serverless-LambdaEventSourceMappingDestination"],
-                    ESM_REASON,
-                )
     return function
 
 

@@ -85,11 +85,11 @@ class OwnBucketChecks:
         path = self._bucket.node.path
         self._retention(rendered, path)
         self._ownership(rendered, path)
-        if not self._key_known and _kms_algorithms(rendered):
+        algorithms = _kms_algorithms(rendered)
+        if not self._key_known and algorithms:
             warn_kms_delivery(
                 self._storage,
-                f"the default encryption of the bucket {path} "
-                f"({', '.join(sorted(_kms_algorithms(rendered)))})",
+                f"the default encryption of the bucket {path} ({', '.join(sorted(algorithms))})",
             )
 
     def _retention(self, rendered: dict[str, Any], path: str) -> None:

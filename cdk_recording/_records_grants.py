@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Final
 
 from aws_cdk import aws_iam as iam
 
+from cdk_recording._defaults import TRANSCRIPTS_PREFIX
+
 if TYPE_CHECKING:
     from cdk_recording._catalog import RecordingCatalog
     from cdk_recording._storage import RecordingStorage
 
 __all__ = [
     "AUDIT_RECORDS_ACTIONS",
-    "DERIVED_PREFIX",
     "ERASE_ACTIONS",
     "ERASE_RECORDS_ACTIONS",
     "HOLD_RECORDS_ACTIONS",
@@ -36,8 +37,6 @@ __all__ = [
     "grant_legal_hold",
 ]
 
-#: Where everything derived from a call (transcripts, redacted copies) lives in the bucket.
-DERIVED_PREFIX: Final = "transcripts"
 #: Object actions of ``hold`` and ``release``.
 LEGAL_HOLD_ACTIONS: Final = ("s3:PutObjectLegalHold", "s3:GetObjectLegalHold")
 #: Object actions of ``erase``: read the locks, delete every version.
@@ -70,7 +69,7 @@ def _objects(storage: RecordingStorage) -> list[str]:
     bucket = storage.bucket
     return [
         bucket.arn_for_objects(f"{storage.recording_prefix}/*"),
-        bucket.arn_for_objects(f"{DERIVED_PREFIX}/*"),
+        bucket.arn_for_objects(f"{TRANSCRIPTS_PREFIX}/*"),
     ]
 
 
@@ -86,7 +85,9 @@ def _on_call_objects(
         actions=["s3:ListBucketVersions"],
         resource_arns=[bucket_arn],
         conditions={
-            "StringLike": {"s3:prefix": [f"{storage.recording_prefix}/*", f"{DERIVED_PREFIX}/*"]}
+            "StringLike": {
+                "s3:prefix": [f"{storage.recording_prefix}/*", f"{TRANSCRIPTS_PREFIX}/*"]
+            }
         },
     )
     lock_configuration = iam.Grant.add_to_principal(

@@ -30,7 +30,12 @@ from cdk_recording._catalog import EVENT_SOURCE, RecordingCatalog
 from cdk_recording._catalog_functions import NO_RESERVATION, NO_VPC, catalog_key_statement
 from cdk_recording._catalog_queues import queue
 from cdk_recording._compliance import acknowledge
-from cdk_recording._defaults import HANDLER_ARCHITECTURE, HANDLER_RUNTIME, LOG_RETENTION
+from cdk_recording._defaults import (
+    HANDLER_ARCHITECTURE,
+    HANDLER_RUNTIME,
+    LOG_RETENTION,
+    TRANSCRIPTS_PREFIX,
+)
 from cdk_recording._logs import encrypted_log_group, function_role
 from cdk_recording._retention import RETENTION_ENVIRONMENT_VARIABLE, retention_statements
 from cdk_recording._storage import RecordingStorage
@@ -45,7 +50,7 @@ from cdk_recording._transcription_flow import (
     backfill_definition,
     recording_definition,
 )
-from cdk_recording._transcription_options import OUTPUT_PREFIX, TranscriptionOptions
+from cdk_recording._transcription_options import TranscriptionOptions
 from cdk_recording._validation import Problems
 
 __all__ = ["TRANSCRIPTION_ENVIRONMENT_VARIABLE", "RecordingTranscription"]
@@ -118,7 +123,7 @@ class RecordingTranscription(Construct):
         self.options = options
         self.storage = storage
         self.catalog = catalog
-        self.transcripts_prefix: str = OUTPUT_PREFIX
+        self.transcripts_prefix: str = TRANSCRIPTS_PREFIX
         """Key prefix of every transcription output: ``transcripts/<transactionId>/...``."""
 
         # -- the role Transcribe assumes to read recordings and write transcripts ----------------
@@ -140,7 +145,7 @@ class RecordingTranscription(Construct):
             iam.PolicyStatement(
                 sid="WriteTranscripts",
                 actions=["s3:PutObject"],
-                resources=[bucket.arn_for_objects(f"{OUTPUT_PREFIX}/*")],
+                resources=[bucket.arn_for_objects(f"{TRANSCRIPTS_PREFIX}/*")],
             ),
             iam.PolicyStatement(
                 sid="ListRecordingsAndTranscripts",
@@ -148,7 +153,7 @@ class RecordingTranscription(Construct):
                 resources=[bucket.bucket_arn],
                 conditions={
                     "StringLike": {
-                        "s3:prefix": [f"{storage.recording_prefix}/*", f"{OUTPUT_PREFIX}/*"]
+                        "s3:prefix": [f"{storage.recording_prefix}/*", f"{TRANSCRIPTS_PREFIX}/*"]
                     }
                 },
             ),
@@ -174,7 +179,7 @@ class RecordingTranscription(Construct):
         )
         self._acknowledge_object_wildcards(
             self.data_access_role,
-            [storage.recording_prefix, OUTPUT_PREFIX],
+            [storage.recording_prefix, TRANSCRIPTS_PREFIX],
             "Transcribe reads any recording (jobs are per recording, known at run time) and "
             "writes only under the transcripts prefix; the wildcards are those two prefixes.",
         )
@@ -231,7 +236,7 @@ class RecordingTranscription(Construct):
         if retention is not None:
             statements.extend(
                 retention_statements(
-                    bucket.arn_for_objects(f"{OUTPUT_PREFIX}/*"),
+                    bucket.arn_for_objects(f"{TRANSCRIPTS_PREFIX}/*"),
                     sid="RetainTranscripts",
                     legal_hold=True,
                 )
@@ -291,7 +296,7 @@ class RecordingTranscription(Construct):
         if retention is not None:
             self._acknowledge_object_wildcards(
                 role,
-                [OUTPUT_PREFIX],
+                [TRANSCRIPTS_PREFIX],
                 "The function locks and tags each transcript a job wrote (keys known only when "
                 "the job completes), and only under the transcripts prefix.",
             )
@@ -449,10 +454,10 @@ class RecordingTranscription(Construct):
 
     def _served_patterns(self) -> list[str]:
         if not self.options.redaction or not self.options.serve_redacted:
-            return [f"{OUTPUT_PREFIX}/*"]
+            return [f"{TRANSCRIPTS_PREFIX}/*"]
         # Call Analytics writes redacted-analytics/<job>.json (and .wav); a standard job writes
         # redacted-<job>.json. Job names start with the recording's timestamp, never "redacted-".
-        return [f"{OUTPUT_PREFIX}/*/redacted-*"]
+        return [f"{TRANSCRIPTS_PREFIX}/*/redacted-*"]
 
     def grant_read_transcripts(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` read the served transcripts: only redacted output when redaction is on
@@ -465,7 +470,7 @@ class RecordingTranscription(Construct):
         Give it only to those who may hear the recordings: an unredacted transcript is as
         sensitive as the audio.
         """
-        return self._grant_read(grantee, [f"{OUTPUT_PREFIX}/*"])
+        return self._grant_read(grantee, [f"{TRANSCRIPTS_PREFIX}/*"])
 
     def _grant_read(self, grantee: iam.IGrantable, patterns: list[str]) -> iam.Grant:
         bucket = self.storage.bucket

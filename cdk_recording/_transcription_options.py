@@ -22,7 +22,6 @@ from cdk_recording._validation import Problems, is_token
 __all__ = [
     "CALL_ANALYTICS_LANGUAGES",
     "DEFAULT_PII_ENTITY_TYPES",
-    "OUTPUT_PREFIX",
     "PII_ENTITY_TYPES",
     "REDACTION_LANGUAGES",
     "STANDARD_LANGUAGES",
@@ -242,8 +241,6 @@ DEFAULT_PII_ENTITY_TYPES: tuple[str, ...] = (
 _VOCABULARY_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,200}$")
 #: Concurrent Call Analytics jobs: 100 by default per account and Region (quota, adjustable).
 _MAX_BACKFILL_CONCURRENCY = 100
-#: Where the runtime writes every output of a call: ``transcripts/<transactionId>/``.
-OUTPUT_PREFIX = TRANSCRIPTS_PREFIX
 
 
 #: How many candidate languages identification takes (Transcribe asks for two or more and
@@ -564,7 +561,7 @@ class TranscriptionOptions:
             ),
             "vocabularyName": self.vocabulary_name,
             "summarization": self.summarization,
-            "outputPrefix": OUTPUT_PREFIX,
+            "outputPrefix": TRANSCRIPTS_PREFIX,
         }
 
 
