@@ -21,12 +21,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cdk_recording._command import CommandError
+from cdk_recording._records import iso_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -121,11 +122,6 @@ def record_access(
         ) from error
 
 
-def _at(now: datetime) -> str:
-    now = now.astimezone(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
 def record(
     table: Table,
     transaction_id: str,
@@ -151,7 +147,7 @@ def record(
     if reason is not None and len(reason) > _MAX_REASON:
         raise ValueError(f"reason is {len(reason)} characters long; at most {_MAX_REASON}")
     transaction_id = transaction_id.lower()
-    at = _at(now or datetime.now(UTC))
+    at = iso_now(now)
     item: dict[str, Any] = {
         "pk": f"TX#{transaction_id}",
         "sk": f"{AUDIT_PREFIX}{at}#{secrets.token_hex(4)}",

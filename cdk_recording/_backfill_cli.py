@@ -276,10 +276,15 @@ def _run_transcribe(args: argparse.Namespace) -> int:
 def _in_region_of(args: argparse.Namespace, arn: str) -> argparse.Namespace:
     """``args`` with ``--region`` defaulted to the Region of the machine named by ``--state-machine``:
     the catalog is in the machine's stack, so a table named by ``--table`` is read there too."""
-    match = _STATE_MACHINE_ARN.fullmatch(arn)
-    if args.region is not None or args.state_machine is None or match is None:
+    if args.state_machine is None:
         return args
-    return argparse.Namespace(**{**vars(args), "region": match.group("region")})
+    return argparse.Namespace(**{**vars(args), "region": _machine_region(args, arn)})
+
+
+def _machine_region(args: argparse.Namespace, arn: str) -> str | None:
+    """``--region``, else the Region in the machine's ARN."""
+    match = _STATE_MACHINE_ARN.fullmatch(arn)
+    return args.region or (match.group("region") if match else None)
 
 
 def _estimate(catalog_table: Table, since: date, until: date) -> dict[date, int]:
@@ -299,8 +304,7 @@ def _estimate(catalog_table: Table, since: date, until: date) -> dict[date, int]
 def _start(
     args: argparse.Namespace, arn: str, name: str, document: dict[str, list[str]]
 ) -> dict[str, Any]:
-    match = _STATE_MACHINE_ARN.fullmatch(arn)
-    region = args.region or (match.group("region") if match else None)
+    region = _machine_region(args, arn)
     where = Where(region=region)
     with aws_errors(where):
         client = stepfunctions_client(args, region)

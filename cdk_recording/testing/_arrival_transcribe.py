@@ -36,6 +36,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from cdk_recording._records import iso_now
 from cdk_recording._transcript_format import (
     TranscriptFormatError,
     format_turns,
@@ -187,7 +188,7 @@ class _Player:
         transcript_uri: str | None = None
 
         def task(event: dict[str, Any]) -> tuple[Any, dict[str, str] | None]:
-            at = _iso(self.now)
+            at = iso_now(self.now)
             try:
                 output = handler(event, None, runtime=runtime)
             except Exception as error:  # the state machine catches every error
@@ -428,8 +429,3 @@ def _parse_time(value: object) -> datetime | None:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
     except ValueError:
         return None
-
-
-def _iso(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
